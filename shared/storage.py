@@ -1,0 +1,121 @@
+"""Storage adapters: cached Blob/Queue clients, resource creation and ETag-guarded JSON blobs."""
+
+from __future__ import annotations
+
+import json
+import logging
+from functools import lru_cache
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings
+from azure.storage.queue import (
+    BinaryBase64DecodePolicy,
+    BinaryBase64EncodePolicy,
+    QueueClient,
+    QueueServiceClient,
+)
+
+from shared.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+JSON_CONTENT = ContentSettings(content_type="application/json")
+
+
+def _credential_kwargs(settings: Settings, service: str) -> dict[str, Any]:
+    if settings.storage_connection_string:
+        return {"conn_str": settings.storage_connection_string}
+    if settings.storage_account_name:
+        from azure.identity import DefaultAzureCredential
+
+        return {
+            "account_url": f"https://{settings.storage_account_name}.{service}.core.windows.net",
+            "credential": DefaultAzureCredential(),
+        }
+    raise RuntimeError(
+        "no storage configured: set AzureWebJobsStorage (connection string) "
+        "or AzureWebJobsStorage__accountName (managed identity)"
+    )
+
+
+@lru_cache(maxsize=8)
+def blob_service(settings: Settings | None = None) -> BlobServiceClient:
+    """A BlobServiceClient for the configured account (cached per settings)."""
+    kwargs = _credential_kwargs(settings or get_settings(), "blob")
+    if "conn_str" in kwargs:
+        return BlobServiceClient.from_connection_string(kwargs["conn_str"])
+    return BlobServiceClient(**kwargs)
+
+
+@lru_cache(maxsize=8)
+def _queue_service(settings: Settings) -> QueueServiceClient:
+    kwargs = _credential_kwargs(settings, "queue")
+    if "conn_str" in kwargs:
+        return QueueServiceClient.from_connection_string(kwargs["conn_str"])
+    return QueueServiceClient(**kwargs)
+
+
+def container(name: str, settings: Settings | None = None) -> ContainerClient:
+    """The client of one container of the configured account."""
+    return blob_service(settings or get_settings()).get_container_client(name)
+
+
+def queue(name: str, settings: Settings | None = None) -> QueueClient:
+    """A queue client whose messages are base64, as the Functions queue trigger expects."""
+    service = _queue_service(settings or get_settings())
+    return service.get_queue_client(
+        name,
+        message_encode_policy=BinaryBase64EncodePolicy(),
+        message_decode_policy=BinaryBase64DecodePolicy(),
+    )
+
+
+def ensure_resources(settings: Settings | None = None) -> None:
+    """Create every container and queue of DESIGN.md section 2 that does not exist yet."""
+    settings = settings or get_settings()
+    for name in settings.containers:
+        try:
+            container(name, settings).create_container()
+        except ResourceExistsError:
+            pass
+    for name in (settings.retrain_queue, f"{settings.retrain_queue}-poison"):
+        try:
+            queue(name, settings).create_queue()
+        except ResourceExistsError:
+            pass
+
+
+def read_json(client: ContainerClient, name: str) -> tuple[Any, str | None]:
+    """Return (document, etag) of a JSON blob, or (None, None) when it does not exist."""
+    try:
+        downloader = client.download_blob(name)
+    except ResourceNotFoundError:
+        return None, None
+    return json.loads(downloader.readall()), downloader.properties.etag
+
+
+def write_json(
+    client: ContainerClient,
+    name: str,
+    document: Any,
+    *,
+    etag: str | None = None,
+    create_only: bool = False,
+) -> str:
+    """Write a JSON blob; `etag` makes it conditional (412 if changed), `create_only` forbids overwrite.
+
+    Returns the new ETag.
+    """
+    data = json.dumps(document, indent=2, sort_keys=True, default=str).encode()
+    kwargs: dict[str, Any] = {"content_settings": JSON_CONTENT}
+    if create_only:
+        kwargs["overwrite"] = False
+    else:
+        kwargs["overwrite"] = True
+        if etag is not None:
+            kwargs["etag"] = etag
+            kwargs["match_condition"] = MatchConditions.IfNotModified
+    result = client.upload_blob(name, data, **kwargs)
+    return result["etag"]

@@ -1,0 +1,46 @@
+"""Shared fixtures: one in-memory Azurite per test session, fresh containers per test."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from localrun.azurite import Azurite
+from shared.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def azurite():
+    """A real Azurite on free loopback ports, in memory, for the whole session."""
+    emulator = Azurite.on_free_ports().start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+def make_settings(connection_string: str, **overrides) -> Settings:
+    """Settings whose container and queue names are unique, so each test owns its state."""
+    tag = uuid.uuid4().hex[:10]
+    names = {
+        "incoming_container": f"in-{tag}",
+        "archive_container": f"arch-{tag}",
+        "quarantine_container": f"quar-{tag}",
+        "curated_container": f"cur-{tag}",
+        "models_container": f"mod-{tag}",
+        "monitoring_container": f"mon-{tag}",
+        "retrain_queue": f"retrain-{tag}",
+    }
+    names.update(overrides)
+    return Settings(storage_connection_string=connection_string, storage_account_name=None, **names)
+
+
+@pytest.fixture
+def settings(azurite):
+    """Settings for this test alone, with its containers and queue created."""
+    from shared.storage import ensure_resources
+
+    value = make_settings(azurite.connection_string)
+    ensure_resources(value)
+    return value
