@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from functools import lru_cache
@@ -76,15 +77,11 @@ def ensure_resources(settings: Settings | None = None) -> None:
     """Create every container and queue of DESIGN.md section 2 that does not exist yet."""
     settings = settings or get_settings()
     for name in settings.containers:
-        try:
+        with contextlib.suppress(ResourceExistsError):
             container(name, settings).create_container()
-        except ResourceExistsError:
-            pass
     for name in (settings.retrain_queue, f"{settings.retrain_queue}-poison"):
-        try:
+        with contextlib.suppress(ResourceExistsError):
             queue(name, settings).create_queue()
-        except ResourceExistsError:
-            pass
 
 
 def read_json(client: ContainerClient, name: str) -> tuple[Any, str | None]:
@@ -117,5 +114,5 @@ def write_json(
         if etag is not None:
             kwargs["etag"] = etag
             kwargs["match_condition"] = MatchConditions.IfNotModified
-    result = client.upload_blob(name, data, **kwargs)
+    result = client.get_blob_client(name).upload_blob(data, **kwargs)
     return result["etag"]

@@ -1,0 +1,199 @@
+"""Parse an uploaded CSV into daily long-format rows, or reject it whole with every reason found.
+
+Rules (the upload contract, DESIGN.md section 3; README "Upload rules" repeats them):
+- Encoding: UTF-8 with or without BOM, or UTF-16 with BOM; anything else is rejected with the
+  byte offset of the first undecodable byte.
+- Delimiter: comma, semicolon, tab or pipe, detected from the header line. With semicolons a
+  decimal comma (``1234,56``) is accepted.
+- Columns: a date column, a value column and optionally ``series_id``; names are matched without
+  case, spaces or underscores. Missing or ambiguous columns reject the file.
+- Dates: ISO 8601 (a time of day is allowed and dropped); dates more than one day in the future
+  are rejected. Values: finite numbers; an empty or textual value rejects the file.
+- Several rows on one (series, date) are transactions and are summed. Individual rows may be
+  negative (returns) but a negative daily total is rejected.
+- Gaps are kept as gaps: no row is invented at ingestion.
+- An empty file, a header without rows, or a file over the size limit is rejected.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from shared.errors import UploadRejected
+
+DATE_COLUMNS = ("date", "ds", "transactiondate", "orderdate", "day", "timestamp", "salesdate")
+VALUE_COLUMNS = ("value", "y", "amount", "paidamount", "sales", "revenue", "totaldue", "total")
+SERIES_COLUMNS = ("seriesid", "series")
+DELIMITERS = (",", ";", "\t", "|")
+SERIES_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+SERIES_RULE = "series_id must be 1-64 letters, digits, '.', '_' or '-'"
+MAX_PROBLEMS = 50
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
+
+
+@dataclass(frozen=True)
+class ParsedUpload:
+    """A valid upload: daily totals per series, plus what was seen on the way."""
+
+    daily: dict[str, dict[date, float]]
+    rows: int
+    delimiter: str
+    encoding: str
+    columns: dict[str, str]
+
+    @property
+    def series(self) -> list[str]:
+        return sorted(self.daily)
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+        return data.decode("utf-16"), "utf-16"
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError as exc:
+        raise UploadRejected(
+            "file is not UTF-8 or UTF-16 text",
+            [{"line": None, "column": None, "reason": f"undecodable byte at offset {exc.start}; save as UTF-8"}],
+        ) from exc
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[\s_\-]", "", name.strip().lower())
+
+
+def _pick(header: list[str], candidates: tuple[str, ...], role: str, required: bool) -> int | None:
+    found = [i for i, name in enumerate(header) if _normalise(name) in candidates]
+    if len(found) > 1:
+        names = ", ".join(header[i] for i in found)
+        raise UploadRejected(
+            f"ambiguous {role} column",
+            [{"line": 1, "column": names, "reason": f"several columns could be the {role}: {names}"}],
+        )
+    if not found:
+        if not required:
+            return None
+        raise UploadRejected(
+            f"missing {role} column",
+            [
+                {
+                    "line": 1,
+                    "column": None,
+                    "reason": f"no {role} column; expected one of {', '.join(candidates)}; "
+                    f"found {', '.join(header) or 'nothing'}",
+                }
+            ],
+        )
+    return found[0]
+
+
+def _parse_date(text: str) -> date:
+    match = _ISO_DATE.match(text.strip())
+    if not match:
+        raise ValueError("not an ISO 8601 date (YYYY-MM-DD)")
+    year, month, day = (int(g) for g in match.groups())
+    return date(year, month, day)
+
+
+def _parse_value(text: str, decimal_comma: bool) -> float:
+    raw = text.strip()
+    if not raw:
+        raise ValueError("missing value")
+    if decimal_comma and "," in raw and "." not in raw:
+        raw = raw.replace(",", ".")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("not a number") from None
+    if not math.isfinite(value):
+        raise ValueError("not a finite number")
+    return value
+
+
+def parse_upload(
+    data: bytes,
+    *,
+    default_series: str = "total",
+    max_bytes: int = 50 * 1024 * 1024,
+    today: date | None = None,
+) -> ParsedUpload:
+    """Parse and validate one uploaded file; raise UploadRejected listing every problem found."""
+    if len(data) > max_bytes:
+        raise UploadRejected(
+            "file too large",
+            [{"line": None, "column": None, "reason": f"{len(data)} bytes exceeds the limit of {max_bytes}"}],
+        )
+    if not data.strip():
+        raise UploadRejected("file is empty", [{"line": None, "column": None, "reason": "no content"}])
+    text, encoding = _decode(data)
+    first_line = text.lstrip("\ufeff").split("\n", 1)[0]
+    delimiter = max(DELIMITERS, key=first_line.count)
+    if first_line.count(delimiter) == 0:
+        raise UploadRejected(
+            "no delimiter in header",
+            [{"line": 1, "column": None, "reason": "header has one column; expected date and value columns "
+              "separated by comma, semicolon, tab or pipe"}],
+        )  # fmt: skip
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter)
+    header = next(reader)
+    date_i = _pick(header, DATE_COLUMNS, "date", required=True)
+    value_i = _pick(header, VALUE_COLUMNS, "value", required=True)
+    series_i = _pick(header, SERIES_COLUMNS, "series_id", required=False)
+    latest = (today or datetime.now(UTC).date()) + timedelta(days=1)
+
+    problems: list[dict] = []
+    daily: dict[str, dict[date, float]] = {}
+    lines: dict[tuple[str, date], list[int]] = {}
+    rows = 0
+    for line_no, row in enumerate(reader, start=2):
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        rows += 1
+        if len(row) != len(header):
+            problems.append({"line": line_no, "column": None,
+                             "reason": f"{len(row)} fields where the header has {len(header)}"})  # fmt: skip
+            continue
+        try:
+            day = _parse_date(row[date_i])
+            if day > latest:
+                raise ValueError("date is in the future")
+        except ValueError as exc:
+            problems.append({"line": line_no, "column": header[date_i], "value": row[date_i], "reason": str(exc)})
+            continue
+        try:
+            value = _parse_value(row[value_i], decimal_comma=delimiter == ";")
+        except ValueError as exc:
+            problems.append({"line": line_no, "column": header[value_i], "value": row[value_i], "reason": str(exc)})
+            continue
+        series = row[series_i].strip() if series_i is not None else ""
+        series = series or default_series
+        if not SERIES_ID.match(series):
+            problems.append({"line": line_no, "column": header[series_i] if series_i is not None else None,
+                             "value": series, "reason": SERIES_RULE})  # fmt: skip
+            continue
+        per_day = daily.setdefault(series, {})
+        per_day[day] = per_day.get(day, 0.0) + value
+        lines.setdefault((series, day), []).append(line_no)
+
+    if rows == 0:
+        raise UploadRejected("file has no data rows", [{"line": None, "column": None, "reason": "header only"}])
+    for (series, day), line_nos in lines.items():
+        if daily[series][day] < 0:
+            problems.append({"line": line_nos[0], "column": header[value_i], "value": round(daily[series][day], 6),
+                             "reason": f"negative daily total for {series} on {day.isoformat()} "
+                                       f"(lines {', '.join(map(str, line_nos[:10]))})"})  # fmt: skip
+    if problems:
+        shown = sorted(problems, key=lambda p: p["line"] or 0)[:MAX_PROBLEMS]
+        more = len(problems) - len(shown)
+        message = f"{len(problems)} problem(s) found" + (f"; first {len(shown)} listed" if more else "")
+        raise UploadRejected(message, shown)
+    columns = {"date": header[date_i], "value": header[value_i]}
+    if series_i is not None:
+        columns["series_id"] = header[series_i]
+    return ParsedUpload(daily=daily, rows=rows, delimiter=delimiter, encoding=encoding, columns=columns)
