@@ -1,0 +1,91 @@
+"""Model registry on Azurite: immutable versions, atomic champion pointer, rollback, run claims."""
+
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from azure.core.exceptions import ResourceExistsError
+
+from shared import registry
+from shared.errors import ConcurrencyConflict
+from shared.forecasting.naive import SeasonalNaive
+from shared.storage import container
+
+
+def fitted(level: float):
+    index = pd.date_range("2024-01-01", periods=35, freq="D")
+    y = pd.Series(level + np.arange(35) % 7, index=index, dtype=float)
+    return SeasonalNaive({"freq": "D"}).fit(y)
+
+
+def publish(client, series, level):
+    version = registry.new_version_id()
+    model = fitted(level)
+    card = {"version": version, "series": series, "spec": model.spec, "created_at": "now",
+            "dataset": {"end": "2024-02-04"}, "decision": {"outcome": "test"}}  # fmt: skip
+    registry.write_version(client, series, version, model=model, card=card, forecast={"level": level})
+    return version
+
+
+@pytest.fixture
+def models(settings):
+    return container(settings.models_container, settings)
+
+
+def test_versions_are_immutable_and_loadable(models):
+    version = publish(models, "total", 100)
+    assert registry.read_card(models, "total", version)["version"] == version
+    assert registry.load_model(models, "total", version).predict(3)["mean"].tolist() == [100.0, 101.0, 102.0]
+    with pytest.raises(ResourceExistsError):
+        registry.write_version(models, "total", version, model=fitted(1), card={}, forecast={})
+
+
+def test_promote_rollback_and_history(models):
+    first, second, third = (publish(models, "total", level) for level in (1, 2, 3))
+    registry.promote(models, "total", first)
+    registry.promote(models, "total", second)
+    pointer = registry.promote(models, "total", third, reason="better")
+    assert pointer["version"] == third
+    assert [h["version"] for h in pointer["history"]] == [second, first]
+    back = registry.rollback(models, "total")
+    assert back["version"] == second and [h["version"] for h in back["history"]] == [first]
+    assert registry.rollback(models, "total")["version"] == first
+    with pytest.raises(registry.VersionNotFound, match="no earlier champion"):
+        registry.rollback(models, "total")
+    listed = registry.list_versions(models, "total")
+    assert [c["version"] for c in listed] == [first, second, third]
+    assert [c["champion"] for c in listed] == [True, False, False]
+
+
+def test_promote_unknown_version_changes_nothing(models):
+    version = publish(models, "total", 1)
+    registry.promote(models, "total", version)
+    with pytest.raises(registry.VersionNotFound):
+        registry.promote(models, "total", "v-does-not-exist")
+    assert registry.read_champion(models, "total")[0]["version"] == version
+
+
+def test_stale_decision_cannot_move_the_pointer(models):
+    first, second = publish(models, "total", 1), publish(models, "total", 2)
+    registry.promote(models, "total", first)
+    _, etag = registry.read_champion(models, "total")
+    registry.promote(models, "total", second)
+    with pytest.raises(ConcurrencyConflict):
+        registry.set_champion(models, "total", first, reason="stale", expected_etag=etag)
+    assert registry.read_champion(models, "total")[0]["version"] == second
+
+
+def test_run_claims(models):
+    assert registry.claim_run(models, "total", "abc", stale_after=timedelta(minutes=5)) is None
+    with pytest.raises(ConcurrencyConflict, match="already running"):
+        registry.claim_run(models, "total", "abc", stale_after=timedelta(minutes=5))
+    assert registry.claim_run(models, "total", "abc", stale_after=timedelta(seconds=0)) is None  # stale: taken over
+    registry.finish_run(models, "total", "abc", {"version": "v1"})
+    assert registry.claim_run(models, "total", "abc", stale_after=timedelta(minutes=5))["version"] == "v1"
+
+
+def test_list_series(models):
+    publish(models, "a", 1)
+    publish(models, "b", 1)
+    assert registry.list_series(models) == ["a", "b"]
