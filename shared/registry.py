@@ -30,9 +30,9 @@ def pointer_name(series: str) -> str:
 
 
 def new_version_id(now: datetime | None = None) -> str:
-    """A sortable, unique version id such as v20260101T120000Z-3f9a1c."""
+    """A unique version id that sorts by creation time, such as v20260101T120000.123456Z-3f9a."""
     now = now or datetime.now(UTC)
-    return f"v{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+    return f"v{now:%Y%m%dT%H%M%S.%f}Z-{uuid.uuid4().hex[:4]}"
 
 
 def write_version(
@@ -77,9 +77,7 @@ def read_champion(client: ContainerClient, series: str) -> tuple[dict | None, st
     return read_json(client, pointer_name(series))
 
 
-def set_champion(
-    client: ContainerClient, series: str, version: str, *, reason: str, expected_etag: str | None
-) -> dict:
+def set_champion(client: ContainerClient, series: str, version: str, *, reason: str, expected_etag: str | None) -> dict:
     """Point the champion at `version` if the pointer is still at `expected_etag` (None: no pointer yet).
 
     The previous champion goes to the front of the history, which rollback uses.
@@ -160,9 +158,7 @@ def run_claim_name(series: str, dataset_version: str) -> str:
     return f"{series}/runs/{dataset_version}.json"
 
 
-def claim_run(
-    client: ContainerClient, series: str, dataset_version: str, *, stale_after: timedelta
-) -> dict | None:
+def claim_run(client: ContainerClient, series: str, dataset_version: str, *, stale_after: timedelta) -> dict | None:
     """Claim the retrain of (series, dataset_version).
 
     Returns the finished run's record if it is already done, raises ConcurrencyConflict while

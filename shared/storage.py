@@ -58,6 +58,18 @@ def _queue_service(settings: Settings) -> QueueServiceClient:
     return QueueServiceClient(**kwargs)
 
 
+def probe(settings: Settings | None = None, timeout: float = 3.0) -> None:
+    """Raise unless the blob service answers within `timeout` seconds (no retries: for health checks)."""
+    kwargs = _credential_kwargs(settings or get_settings(), "blob")
+    options = {"retry_total": 0, "connection_timeout": timeout, "read_timeout": timeout}
+    if "conn_str" in kwargs:
+        client = BlobServiceClient.from_connection_string(kwargs["conn_str"], **options)
+    else:
+        client = BlobServiceClient(**kwargs, **options)
+    with client:
+        next(iter(client.list_containers(results_per_page=1)), None)
+
+
 def container(name: str, settings: Settings | None = None) -> ContainerClient:
     """The client of one container of the configured account."""
     return blob_service(settings or get_settings()).get_container_client(name)

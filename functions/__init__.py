@@ -1,0 +1,1 @@
+"""Trigger adapters: each module is a blueprint whose functions parse input and call `shared`."""

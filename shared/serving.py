@@ -1,0 +1,127 @@
+"""Serve forecasts from the champion's stored forecast path; no statsmodels or pandas on this path."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from statistics import NormalDist
+
+from shared.errors import BadParameter, NoModelYet, SeriesNotFound
+from shared.settings import Settings, get_settings
+
+MIN_LEVEL, MAX_LEVEL = 50.0, 99.5
+
+
+@dataclass(frozen=True)
+class Champion:
+    """The champion of one series as served: pointer ETag, version and its stored forecast."""
+
+    series: str
+    version: str
+    etag: str
+    forecast: dict
+    promoted_at: str
+
+
+class ChampionCache:
+    """Per-series champion cache, revalidated against the pointer's ETag every few seconds."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._settings = settings
+        self._entries: dict[str, tuple[float, Champion]] = {}
+        self._forecasts: dict[tuple[str, str], dict] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings or get_settings()
+
+    def _models(self):
+        from shared.storage import container
+
+        return container(self.settings.models_container, self.settings)
+
+    def get(self, series: str) -> Champion:
+        now = time.monotonic()
+        entry = self._entries.get(series)
+        if entry and now - entry[0] < self.settings.champion_cache_seconds:
+            return entry[1]
+        champion = self._revalidate(series, entry[1] if entry else None)
+        with self._lock:
+            self._entries[series] = (time.monotonic(), champion)
+        return champion
+
+    def _revalidate(self, series: str, cached: Champion | None) -> Champion:
+        import json
+
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceNotFoundError, ResourceNotModifiedError
+
+        from shared.registry import pointer_name, read_forecast
+
+        blob = self._models().get_blob_client(pointer_name(series))
+        try:
+            if cached is not None:
+                downloader = blob.download_blob(etag=cached.etag, match_condition=MatchConditions.IfModified)
+            else:
+                downloader = blob.download_blob()
+            pointer = json.loads(downloader.readall())
+            etag = downloader.properties.etag
+        except ResourceNotModifiedError:
+            return cached
+        except ResourceNotFoundError:
+            self.raise_missing(series)
+        key = (series, pointer["version"])
+        forecast = self._forecasts.get(key)
+        if forecast is None:
+            forecast = read_forecast(self._models(), series, pointer["version"])
+            with self._lock:
+                self._forecasts[key] = forecast
+        return Champion(series, pointer["version"], etag, forecast, pointer["promoted_at"])
+
+    def raise_missing(self, series: str) -> None:
+        from shared.ingest.curated import read_manifest
+        from shared.storage import container
+
+        manifest = read_manifest(container(self.settings.curated_container, self.settings))
+        if series in manifest["series"]:
+            raise NoModelYet(f"series {series} has data but no model yet; the first retrain is queued or running")
+        known = ", ".join(sorted(manifest["series"])) or "none yet"
+        raise SeriesNotFound(f"unknown series {series}; known series: {known}")
+
+
+def _bounds(point: dict, levels: list[int], level: float) -> tuple[float, float]:
+    """Interval bounds at `level`: stored ones as they are, others scaled from the nearest stored level."""
+    if level in levels:
+        key = int(level)
+        return point[f"lower_{key}"], point[f"upper_{key}"]
+    nearest = min(levels, key=lambda stored: abs(stored - level))
+    z_ratio = NormalDist().inv_cdf(0.5 + level / 200) / NormalDist().inv_cdf(0.5 + nearest / 200)
+    mean = point["mean"]
+    return (
+        mean - (mean - point[f"lower_{nearest}"]) * z_ratio,
+        mean + (point[f"upper_{nearest}"] - mean) * z_ratio,
+    )
+
+
+def build_forecast(champion: Champion, horizon: int, level: float) -> dict:
+    """The forecast response of DESIGN.md section 5 from a champion's stored path."""
+    doc = champion.forecast
+    if not 1 <= horizon <= doc["max_horizon"]:
+        raise BadParameter("horizon", f"must be an integer from 1 to {doc['max_horizon']}, got {horizon}")
+    if not MIN_LEVEL <= level <= MAX_LEVEL:
+        raise BadParameter("level", f"must be a number from {MIN_LEVEL:g} to {MAX_LEVEL:g}, got {level:g}")
+    points = []
+    for point in doc["points"][:horizon]:
+        lower, upper = _bounds(point, doc["levels"], level)
+        points.append({"date": point["date"], "forecast": point["mean"], "lower": lower, "upper": upper})
+    return {
+        "series": champion.series,
+        "model_version": champion.version,
+        "trained_through": doc["trained_through"],
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "level": level,
+        "points": points,
+    }

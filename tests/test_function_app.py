@@ -1,0 +1,65 @@
+"""Every function of function_app.py, found by introspection, has the trigger and binding it must have."""
+
+import azure.functions as func
+import pytest
+
+EXPECTED = {
+    "ingest": ("blobTrigger", {"path": "%INCOMING_CONTAINER%/{name}", "connection": "AzureWebJobsStorage"}),
+    "retrain": ("queueTrigger", {"queueName": "%RETRAIN_QUEUE%", "connection": "AzureWebJobsStorage"}),
+    "forecast": ("httpTrigger", {"route": "forecast", "authLevel": func.AuthLevel.FUNCTION}),
+    "models": ("httpTrigger", {"route": "models", "authLevel": func.AuthLevel.FUNCTION}),
+    "health": ("httpTrigger", {"route": "health", "authLevel": func.AuthLevel.ANONYMOUS}),
+}
+
+
+@pytest.fixture(scope="module")
+def functions():
+    import function_app
+
+    assert isinstance(function_app.app, func.FunctionRegister)
+    return {fn.get_function_name(): fn for fn in function_app.app.get_functions()}
+
+
+def test_exactly_the_expected_functions(functions):
+    assert sorted(functions) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_trigger_and_binding(functions, name):
+    trigger_type, attributes = EXPECTED[name]
+    trigger = functions[name].get_trigger()
+    assert trigger.get_binding_name() == trigger_type
+    binding = trigger.get_dict_repr()
+    for key, value in attributes.items():
+        assert binding[key] == value, f"{name}.{key}"
+
+
+def test_http_functions_are_get_only(functions):
+    for name, fn in functions.items():
+        if fn.get_trigger().get_binding_name() == "httpTrigger":
+            assert [str(m.value) for m in fn.get_trigger().methods] == ["GET"], name
+
+
+def test_ingest_uses_event_grid_unless_configured(monkeypatch):
+    import importlib
+
+    import functions.ingest as ingest
+
+    assert ingest._SOURCE == func.BlobSource.EVENT_GRID
+    monkeypatch.setenv("INGEST_TRIGGER_SOURCE", "LogsAndContainerScan")
+    assert importlib.reload(ingest)._SOURCE == func.BlobSource.LOGS_AND_CONTAINER_SCAN
+    monkeypatch.delenv("INGEST_TRIGGER_SOURCE")
+    importlib.reload(ingest)
+
+
+def test_importing_the_app_loads_no_heavy_library():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, function_app\n"
+        "heavy = [m for m in ('pandas', 'statsmodels', 'azure.ai.ml', 'scipy', 'numpy') if m in sys.modules]\n"
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
