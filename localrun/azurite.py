@@ -63,13 +63,19 @@ class Azurite:
             "--silent",
             "--skipApiVersionCheck",
             "--disableTelemetry",
-            "--blobHost", "127.0.0.1",
-            "--queueHost", "127.0.0.1",
-            "--tableHost", "127.0.0.1",
-            "--blobPort", str(self.blob_port),
-            "--queuePort", str(self.queue_port),
-            "--tablePort", str(self.table_port),
-        ]  # fmt: skip
+            "--blobHost",
+            "127.0.0.1",
+            "--queueHost",
+            "127.0.0.1",
+            "--tableHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(self.blob_port),
+            "--queuePort",
+            str(self.queue_port),
+            "--tablePort",
+            str(self.table_port),
+        ]
         if self.location is None:
             cmd.append("--inMemoryPersistence")
         else:

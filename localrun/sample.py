@@ -14,6 +14,5 @@ def monthly_files(path: Path = SAMPLE) -> list[tuple[str, bytes]]:
     for row in rows:
         months.setdefault(row[:7], []).append(row)
     return [
-        (f"sales-{month}.csv", ("\n".join([header, *lines]) + "\n").encode())
-        for month, lines in sorted(months.items())
+        (f"sales-{month}.csv", ("\n".join([header, *lines]) + "\n").encode()) for month, lines in sorted(months.items())
     ]

@@ -99,12 +99,19 @@ def merge_series(client: ContainerClient, series: str, new_days: dict[date, floa
         }
         try:
             if current is None:
-                client.upload_blob(series_blob(series), content, overwrite=False,
-                                   metadata=metadata, content_settings=CSV_CONTENT)  # fmt: skip
+                client.upload_blob(
+                    series_blob(series), content, overwrite=False, metadata=metadata, content_settings=CSV_CONTENT
+                )
             else:
-                client.upload_blob(series_blob(series), content, overwrite=True, metadata=metadata,
-                                   content_settings=CSV_CONTENT, etag=current.etag,
-                                   match_condition=MatchConditions.IfNotModified)  # fmt: skip
+                client.upload_blob(
+                    series_blob(series),
+                    content,
+                    overwrite=True,
+                    metadata=metadata,
+                    content_settings=CSV_CONTENT,
+                    etag=current.etag,
+                    match_condition=MatchConditions.IfNotModified,
+                )
         except (ResourceExistsError, ResourceModifiedError):
             log.info("curated write race on series %s (attempt %d); retrying", series, attempt + 1)
             _backoff(attempt)

@@ -137,9 +137,15 @@ def parse_upload(
     if first_line.count(delimiter) == 0:
         raise UploadRejected(
             "no delimiter in header",
-            [{"line": 1, "column": None, "reason": "header has one column; expected date and value columns "
-              "separated by comma, semicolon, tab or pipe"}],
-        )  # fmt: skip
+            [
+                {
+                    "line": 1,
+                    "column": None,
+                    "reason": "header has one column; expected date and value columns "
+                    "separated by comma, semicolon, tab or pipe",
+                }
+            ],
+        )
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter)
     header = next(reader)
     date_i = _pick(header, DATE_COLUMNS, "date", required=True)
@@ -156,8 +162,9 @@ def parse_upload(
             continue
         rows += 1
         if len(row) != len(header):
-            problems.append({"line": line_no, "column": None,
-                             "reason": f"{len(row)} fields where the header has {len(header)}"})  # fmt: skip
+            problems.append(
+                {"line": line_no, "column": None, "reason": f"{len(row)} fields where the header has {len(header)}"}
+            )
             continue
         try:
             day = _parse_date(row[date_i])
@@ -174,8 +181,14 @@ def parse_upload(
         series = row[series_i].strip() if series_i is not None else ""
         series = series or default_series
         if not SERIES_ID.match(series):
-            problems.append({"line": line_no, "column": header[series_i] if series_i is not None else None,
-                             "value": series, "reason": SERIES_RULE})  # fmt: skip
+            problems.append(
+                {
+                    "line": line_no,
+                    "column": header[series_i] if series_i is not None else None,
+                    "value": series,
+                    "reason": SERIES_RULE,
+                }
+            )
             continue
         per_day = daily.setdefault(series, {})
         per_day[day] = per_day.get(day, 0.0) + value
@@ -185,9 +198,15 @@ def parse_upload(
         raise UploadRejected("file has no data rows", [{"line": None, "column": None, "reason": "header only"}])
     for (series, day), line_nos in lines.items():
         if daily[series][day] < 0:
-            problems.append({"line": line_nos[0], "column": header[value_i], "value": round(daily[series][day], 6),
-                             "reason": f"negative daily total for {series} on {day.isoformat()} "
-                                       f"(lines {', '.join(map(str, line_nos[:10]))})"})  # fmt: skip
+            problems.append(
+                {
+                    "line": line_nos[0],
+                    "column": header[value_i],
+                    "value": round(daily[series][day], 6),
+                    "reason": f"negative daily total for {series} on {day.isoformat()} "
+                    f"(lines {', '.join(map(str, line_nos[:10]))})",
+                }
+            )
     if problems:
         shown = sorted(problems, key=lambda p: p["line"] or 0)[:MAX_PROBLEMS]
         more = len(problems) - len(shown)

@@ -115,12 +115,13 @@ def process_upload(
             "rules": "README.md#upload-rules",
         }
         result.quarantined_as = _quarantine(settings, name, data, sha, report)
-        write_json(curated, receipt_name, {"name": name, "status": "rejected", "at": received_at,
-                                           "error": str(exc)})  # fmt: skip
+        write_json(curated, receipt_name, {"name": name, "status": "rejected", "at": received_at, "error": str(exc)})
         log.warning(
-            "upload %s rejected: %s", name, str(exc),
+            "upload %s rejected: %s",
+            name,
+            str(exc),
             extra={"custom_dimensions": {"event": "UploadRejected", "file": name, "problems": len(exc.problems)}},
-        )  # fmt: skip
+        )
         _remove_from_landing(settings, name)
         return result
 
@@ -130,9 +131,12 @@ def process_upload(
     result.dataset_version = manifest["dataset_version"]
     for outcome in outcomes:
         result.series[outcome.series] = {
-            "version": outcome.version, "rows": outcome.rows, "added": outcome.added,
-            "updated": outcome.updated, "changed": outcome.changed,
-        }  # fmt: skip
+            "version": outcome.version,
+            "rows": outcome.rows,
+            "added": outcome.added,
+            "updated": outcome.updated,
+            "changed": outcome.changed,
+        }
     retrain = queue(settings.retrain_queue, settings)
     for outcome in changed:
         message = {
@@ -144,11 +148,24 @@ def process_upload(
         }
         retrain.send_message(json.dumps(message).encode())
         result.retrain_requests.append(message)
-    write_json(curated, receipt_name, {"name": name, "status": "accepted", "at": received_at,
-                                       "series": result.series, "dataset_version": result.dataset_version})  # fmt: skip
+    write_json(
+        curated,
+        receipt_name,
+        {
+            "name": name,
+            "status": "accepted",
+            "at": received_at,
+            "series": result.series,
+            "dataset_version": result.dataset_version,
+        },
+    )
     log.info(
         "upload %s accepted: %d rows, series %s, dataset version %s, %d retrain request(s)",
-        name, parsed.rows, ", ".join(parsed.series), result.dataset_version, len(changed),
-    )  # fmt: skip
+        name,
+        parsed.rows,
+        ", ".join(parsed.series),
+        result.dataset_version,
+        len(changed),
+    )
     _remove_from_landing(settings, name)
     return result

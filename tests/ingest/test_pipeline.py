@@ -41,9 +41,14 @@ def test_accepted_month_is_archived_curated_and_requests_one_retrain(settings):
     assert manifest["series"]["total"]["rows"] == 31
     assert manifest["dataset_version"] == result.dataset_version
     assert retrain_messages(settings) == [
-        {"series": "total", "dataset_version": series.version, "reason": "new-data",
-         "correlation_id": result.correlation_id, "upload": result.archived_as}
-    ]  # fmt: skip
+        {
+            "series": "total",
+            "dataset_version": series.version,
+            "reason": "new-data",
+            "correlation_id": result.correlation_id,
+            "upload": result.archived_as,
+        }
+    ]
     assert blob_names(settings, settings.incoming_container) == []
 
 
@@ -53,8 +58,10 @@ def test_malformed_file_is_quarantined_and_changes_nothing_else(settings, bad):
     curated = container(settings.curated_container, settings)
     before_series = curated.download_blob("series/total.csv").readall()
     before_manifest = read_manifest(curated)
-    archive_before = {n: container(settings.archive_container, settings).download_blob(n).readall()
-                      for n in blob_names(settings, settings.archive_container)}  # fmt: skip
+    archive_before = {
+        n: container(settings.archive_container, settings).download_blob(n).readall()
+        for n in blob_names(settings, settings.archive_container)
+    }
     data = (DATA / bad).read_bytes()
     result = land(settings, bad, data)
     assert result.status == "rejected"
@@ -74,11 +81,14 @@ def test_malformed_file_is_quarantined_and_changes_nothing_else(settings, bad):
 
 def test_bad_values_report_names_rows_and_reasons(settings):
     result = land(settings, "bad_values.csv", (DATA / "bad_values.csv").read_bytes())
-    report = json.loads(container(settings.quarantine_container, settings)
-                        .download_blob("bad_values.csv.error.json").readall())  # fmt: skip
+    report = json.loads(
+        container(settings.quarantine_container, settings).download_blob("bad_values.csv.error.json").readall()
+    )
     assert [(p["line"], p["reason"]) for p in report["problems"]] == [
-        (3, "not an ISO 8601 date (YYYY-MM-DD)"), (4, "not a number"), (5, "missing value")
-    ]  # fmt: skip
+        (3, "not an ISO 8601 date (YYYY-MM-DD)"),
+        (4, "not a number"),
+        (5, "missing value"),
+    ]
     assert result.problems == report["problems"]
 
 
@@ -96,8 +106,13 @@ def test_restated_date_wins_and_other_rows_are_kept(settings):
     month = MONTHS[3][1].decode().splitlines()
     day = month[5].split(",")[0]
     result = land(settings, "correction.csv", f"date,value\n{day},12345.0\n".encode())
-    assert result.series["total"] == {"version": result.series["total"]["version"], "rows": len(month) - 1,
-                                      "added": 0, "updated": 1, "changed": True}  # fmt: skip
+    assert result.series["total"] == {
+        "version": result.series["total"]["version"],
+        "rows": len(month) - 1,
+        "added": 0,
+        "updated": 1,
+        "changed": True,
+    }
     days = read_series(container(settings.curated_container, settings), "total").days
     assert len(days) == len(month) - 1
     assert days[max(days)] == float(month[-1].split(",")[1])

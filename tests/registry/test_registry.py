@@ -22,8 +22,14 @@ def fitted(level: float):
 def publish(client, series, level):
     version = registry.new_version_id()
     model = fitted(level)
-    card = {"version": version, "series": series, "spec": model.spec, "created_at": "now",
-            "dataset": {"end": "2024-02-04"}, "decision": {"outcome": "test"}}  # fmt: skip
+    card = {
+        "version": version,
+        "series": series,
+        "spec": model.spec,
+        "created_at": "now",
+        "dataset": {"end": "2024-02-04"},
+        "decision": {"outcome": "test"},
+    }
     registry.write_version(client, series, version, model=model, card=card, forecast={"level": level})
     return version
 
