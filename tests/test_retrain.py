@@ -1,0 +1,98 @@
+"""Retrain requests on Azurite: first model, idempotency, superseded requests, refresh, card contents."""
+
+import json
+from datetime import date, timedelta
+
+import pytest
+
+import shared
+from localrun.sample import monthly_files
+from shared import registry
+from shared.ingest import process_upload
+from shared.retrain import BadRequest, handle_request
+from shared.storage import container, queue
+
+pytestmark = pytest.mark.slow
+MONTHS = monthly_files()
+
+
+def ingest(settings, *indices):
+    results = [process_upload(*MONTHS[i], settings=settings) for i in indices]
+    return results[-1].retrain_requests[-1]
+
+
+def test_first_request_publishes_the_champion_with_a_complete_card(settings):
+    request = ingest(settings, 0, 1, 2)
+    outcome = handle_request(request, settings=settings)
+    assert (outcome.status, outcome.reason) == ("trained", "first-model")
+    models = container(settings.models_container, settings)
+    pointer, _ = registry.read_champion(models, "total")
+    assert pointer["version"] == outcome.version
+    card = registry.read_card(models, "total", outcome.version)
+    assert card["dataset"] == {
+        "version": request["dataset_version"],
+        "start": "2013-07-31",
+        "end": "2013-09-30",
+        "rows": 62,
+        "filled_gaps": 0,
+        "frequency": "D",
+    }
+    assert card["correlation_id"] == request["correlation_id"]
+    assert card["code_version"] == shared.__version__
+    assert card["spec"]["name"] and card["parameters"] is not None
+    assert card["metrics"]["mase"] > 0 and card["decision"]["outcome"] == "first-model"
+    for key in ("version", "series", "created_at", "candidates", "backtest"):
+        assert key in card
+    forecast = registry.read_forecast(models, "total", outcome.version)
+    assert forecast["points"][0]["date"] == "2013-10-01" and len(forecast["points"]) == forecast["max_horizon"] == 90
+    model = registry.load_model(models, "total", outcome.version)
+    assert model.predict(1).index[0].date() == date(2013, 10, 1)
+
+
+def test_the_same_request_twice_trains_once(settings):
+    request = ingest(settings, 0, 1, 2)
+    first = handle_request(request, settings=settings)
+    again = handle_request(request, settings=settings)
+    assert (again.status, again.reason, again.version) == ("skipped", "already trained", first.version)
+    models = container(settings.models_container, settings)
+    assert len(registry.list_versions(models, "total")) == 1
+
+
+def test_request_for_an_older_dataset_version_is_skipped(settings):
+    old = ingest(settings, 0, 1)
+    newer = ingest(settings, 2)
+    outcome = handle_request(old, settings=settings)
+    assert outcome.status == "skipped" and outcome.reason == f"superseded by {newer['dataset_version']}"
+    assert registry.list_versions(container(settings.models_container, settings), "total") == []
+
+
+def test_malformed_request_is_refused(settings):
+    with pytest.raises(BadRequest, match="lacks dataset_version"):
+        handle_request({"series": "total"}, settings=settings)
+
+
+def test_unknown_series_is_skipped(settings):
+    outcome = handle_request({"series": "ghost", "dataset_version": "x"}, settings=settings)
+    assert outcome.status == "skipped" and outcome.reason == "unknown series"
+
+
+def test_new_month_moves_the_champion_to_a_model_trained_through_it(settings):
+    first = handle_request(ingest(settings, 0, 1, 2), settings=settings)
+    second = handle_request(ingest(settings, 3), settings=settings)
+    assert second.status == "trained" and second.reason in {"promoted", "kept-champion"}
+    models = container(settings.models_container, settings)
+    pointer, _ = registry.read_champion(models, "total")
+    assert pointer["version"] == second.version
+    assert pointer["history"][0]["version"] == first.version
+    card = registry.read_card(models, "total", second.version)
+    assert card["dataset"]["end"] == "2013-10-31"
+    assert card["decision"]["champion_version"] == first.version
+    forecast = registry.read_forecast(models, "total", second.version)
+    assert date.fromisoformat(forecast["points"][0]["date"]) == date(2013, 10, 31) + timedelta(days=1)
+
+
+def test_retrain_queue_messages_are_base64_json(settings):
+    ingest(settings, 0)
+    message = next(iter(queue(settings.retrain_queue, settings).receive_messages()))
+    body = json.loads(message.content)
+    assert set(body) == {"series", "dataset_version", "reason", "correlation_id", "upload"}
