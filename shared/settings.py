@@ -48,6 +48,26 @@ class Settings:
             self.monitoring_container,
         )
 
+    def as_env(self, connection_setting: str = DEFAULT_CONNECTION_SETTING) -> dict[str, str]:
+        """The app settings that reproduce these settings (for child processes and tests)."""
+        env = {
+            "INCOMING_CONTAINER": self.incoming_container,
+            "ARCHIVE_CONTAINER": self.archive_container,
+            "QUARANTINE_CONTAINER": self.quarantine_container,
+            "CURATED_CONTAINER": self.curated_container,
+            "MODELS_CONTAINER": self.models_container,
+            "MONITORING_CONTAINER": self.monitoring_container,
+            "RETRAIN_QUEUE": self.retrain_queue,
+            "MAX_UPLOAD_BYTES": str(self.max_upload_bytes),
+            "DEFAULT_SERIES": self.default_series,
+            "CHAMPION_CACHE_SECONDS": str(self.champion_cache_seconds),
+        }
+        if self.storage_connection_string:
+            env[connection_setting] = self.storage_connection_string
+        if self.storage_account_name:
+            env[f"{connection_setting}__accountName"] = self.storage_account_name
+        return env
+
 
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Build settings from an environment mapping (os.environ by default)."""

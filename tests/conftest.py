@@ -44,3 +44,18 @@ def settings(azurite):
     value = make_settings(azurite.connection_string)
     ensure_resources(value)
     return value
+
+
+@pytest.fixture
+def app_env(settings, monkeypatch):
+    """This test's settings exported as app settings, as the function app and the CLI read them."""
+    from shared.api import default_service
+    from shared.settings import get_settings
+
+    for key, value in settings.as_env().items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    default_service.cache_clear()
+    yield settings
+    get_settings.cache_clear()
+    default_service.cache_clear()

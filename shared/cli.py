@@ -1,0 +1,109 @@
+"""The `forecastops` command line: upload files, batch forecasts, model registry operations."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+
+def _load_local_settings(path: Path) -> None:
+    """Use local.settings.json values for settings the environment does not set (as `func start` does)."""
+    if not path.exists():
+        return
+    values = json.loads(path.read_text()).get("Values", {})
+    for key, value in values.items():
+        os.environ.setdefault(key, str(value))
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    from shared.settings import get_settings
+    from shared.storage import container
+
+    settings = get_settings()
+    path = Path(args.file)
+    if not path.is_file():
+        raise SystemExit(f"error: {path} is not a file")
+    name = args.name or path.name
+    metadata = {"series_id": args.series} if args.series else None
+    with path.open("rb") as handle:
+        container(settings.incoming_container, settings).upload_blob(name, handle, overwrite=True, metadata=metadata)
+    print(f"uploaded {path} to {settings.incoming_container}/{name}; the ingest trigger takes it from there")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from shared import registry
+    from shared.settings import get_settings
+    from shared.storage import container
+
+    settings = get_settings()
+    client = container(settings.models_container, settings)
+    if args.action == "list":
+        versions = registry.list_versions(client, args.series)
+        if not versions:
+            print(f"series {args.series} has no model versions")
+            return 1
+        for card in versions:
+            mark = "*" if card["champion"] else " "
+            metrics = card.get("metrics") or {}
+            mase = metrics.get("mase")
+            print(
+                f"{mark} {card['version']}  {card['spec'].get('name', '?'):<14} "
+                f"MASE {mase if mase is None else round(mase, 3)!s:<6} "
+                f"{card['decision']['outcome']:<14} data through {card['dataset']['end']}"
+            )
+        return 0
+    if args.action == "promote":
+        if not args.version:
+            raise SystemExit("error: promote needs --version")
+        pointer = registry.promote(client, args.series, args.version, reason=args.reason or "manual promotion")
+    else:
+        pointer = registry.rollback(client, args.series, reason=args.reason or "manual rollback")
+    print(f"champion of {args.series} is now {pointer['version']} ({pointer['reason']})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="forecastops", description=__doc__)
+    parser.add_argument(
+        "--settings",
+        default="local.settings.json",
+        help="local settings file used for values the environment does not set",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    upload = sub.add_parser("upload", help="put a sales file into the incoming container")
+    upload.add_argument("file")
+    upload.add_argument("--series", help="series id for a file without a series_id column")
+    upload.add_argument("--name", help="blob name (default: the file name)")
+    upload.set_defaults(func=cmd_upload)
+
+    models = sub.add_parser("models", help="list model versions, promote one, or roll back the champion")
+    models.add_argument("action", choices=["list", "promote", "rollback"])
+    models.add_argument("--series", default="total")
+    models.add_argument("--version", help="version to promote")
+    models.add_argument("--reason", help="reason recorded in the champion history")
+    models.set_defaults(func=cmd_models)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    _load_local_settings(Path(args.settings))
+    from shared.errors import ForecastOpsError
+
+    try:
+        return args.func(args)
+    except ForecastOpsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

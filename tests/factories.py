@@ -1,0 +1,32 @@
+"""Test data builders: real fitted models published to the registry without running selection."""
+
+import numpy as np
+import pandas as pd
+
+from shared import registry
+from shared.forecasting.naive import SeasonalNaive
+from shared.retrain import forecast_document
+from shared.storage import container
+
+
+def publish(settings, series="total", level=100.0, promote=True):
+    """A real fitted seasonal-naive version with its stored forecast path."""
+    index = pd.date_range("2024-01-01", periods=56, freq="D")
+    y = pd.Series(level + 10 * (np.arange(56) % 7) + np.sin(np.arange(56)), index=index)
+    model = SeasonalNaive({"freq": "D"}).fit(y)
+    version = registry.new_version_id()
+    models = container(settings.models_container, settings)
+    card = {
+        "version": version,
+        "series": series,
+        "spec": model.spec,
+        "created_at": "2024-02-26T00:00:00",
+        "dataset": {"end": "2024-02-25"},
+        "metrics": {"mase": 1.0},
+        "decision": {"outcome": "first-model"},
+    }
+    doc = forecast_document(model, series=series, version=version, freq="D", trained_through="2024-02-25")
+    registry.write_version(models, series, version, model=model, card=card, forecast=doc)
+    if promote:
+        registry.promote(models, series, version)
+    return version
