@@ -1,6 +1,5 @@
 """Blob trigger: a file landed in the incoming container is ingested."""
 
-import logging
 import os
 
 import azure.functions as func
@@ -22,5 +21,4 @@ def ingest(blob: func.InputStream) -> None:
     from shared.ingest import process_upload
 
     name = blob.name.split("/", 1)[1] if "/" in blob.name else blob.name
-    result = process_upload(name, blob.read(), metadata=dict(blob.metadata or {}))
-    logging.info("ingest %s: %s", name, result.status)
+    process_upload(name, blob.read(), metadata=dict(blob.metadata or {}))

@@ -1,7 +1,6 @@
 """Queue trigger: a retrain request is processed."""
 
 import json
-import logging
 
 import azure.functions as func
 
@@ -13,5 +12,4 @@ bp = func.Blueprint()
 def retrain(msg: func.QueueMessage) -> None:
     from shared.retrain import handle_request
 
-    outcome = handle_request(json.loads(msg.get_body()), correlation_id=msg.id)
-    logging.info("retrain %s@%s: %s %s", outcome.series, outcome.dataset_version, outcome.status, outcome.reason)
+    handle_request(json.loads(msg.get_body()), correlation_id=msg.id)

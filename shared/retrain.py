@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from azure.core.exceptions import HttpResponseError, ResourceExistsError
+from azure.storage.blob import ContainerClient
+
 import shared
-from shared.errors import ConcurrencyConflict
+from shared.errors import ConcurrencyConflict, ForecastOpsError
+from shared.forecasting import regularize, select_model
+from shared.forecasting.selection import MIN_OBSERVATIONS
 from shared.ingest.curated import read_series
 from shared.registry import (
     claim_run,
@@ -20,7 +29,7 @@ from shared.registry import (
     write_version,
 )
 from shared.settings import Settings, get_settings
-from shared.storage import container
+from shared.storage import container, queue
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +37,61 @@ STORED_LEVELS = (50, 80, 90, 95, 99)
 # How far ahead forecasts are stored at training time, by the first letter of the frequency.
 MAX_HORIZON = {"D": 90, "B": 90, "W": 52, "M": 24, "Q": 12, "Y": 5, "A": 5}
 RUN_STALE_AFTER = timedelta(minutes=30)
+LOCK_SECONDS = 60  # lease length; renewed every third of it while the retrain runs
+DEFER_SECONDS = 5  # a request for a series that is being retrained comes back after this
+MAX_DEFERRALS = 360  # then it fails and the queue's retry and poison rules take over
 
 
 class BadRequest(ValueError):
     """A retrain message that can never be processed (it ends in the poison queue)."""
+
+
+class SeriesBusy(ForecastOpsError):
+    """Another worker is retraining the series right now."""
+
+
+@contextlib.contextmanager
+def series_lock(models: ContainerClient, series: str) -> Iterator[None]:
+    """Hold a renewed blob lease on `{series}/lock` so one retrain per series runs at a time.
+
+    A crashed holder's lease expires after LOCK_SECONDS, so the lock never sticks.
+    """
+    blob = models.get_blob_client(f"{series}/lock")
+    with contextlib.suppress(ResourceExistsError):
+        blob.upload_blob(b"", overwrite=False)
+    try:
+        lease = blob.acquire_lease(lease_duration=LOCK_SECONDS)
+    except HttpResponseError as exc:
+        if exc.status_code == 409:
+            raise SeriesBusy(f"series {series} is being retrained by another worker") from exc
+        raise
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(LOCK_SECONDS / 3):
+            try:
+                lease.renew()
+            except HttpResponseError:
+                log.exception("could not renew the retrain lock of %s", series)
+
+    renewer = threading.Thread(target=renew, name=f"lock-{series}", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join()
+        lease.release()
+
+
+def defer(body: dict, settings: Settings) -> int:
+    """Send the request again, visible after DEFER_SECONDS; returns how often it was deferred."""
+    deferrals = int(body.get("deferrals", 0)) + 1
+    if deferrals > MAX_DEFERRALS:
+        raise SeriesBusy(f"series {body['series']} stayed busy through {MAX_DEFERRALS} deferrals")
+    message = json.dumps({**body, "deferrals": deferrals}).encode()
+    queue(settings.retrain_queue, settings).send_message(message, visibility_timeout=DEFER_SECONDS)
+    return deferrals
 
 
 @dataclass(frozen=True)
@@ -80,8 +140,6 @@ def forecast_document(model, *, series: str, version: str, freq: str, trained_th
 def _training_series(days: dict):
     import pandas as pd
 
-    from shared.forecasting import regularize
-
     raw = pd.Series(days, dtype="float64").sort_index()
     raw.index = pd.DatetimeIndex(raw.index)
     return regularize(raw)
@@ -90,10 +148,22 @@ def _training_series(days: dict):
 def handle_request(
     body: dict, *, settings: Settings | None = None, correlation_id: str | None = None
 ) -> RetrainOutcome:
-    """Process one retrain request; idempotent on (series, dataset_version)."""
+    """Process one retrain request; idempotent on (series, dataset_version), one at a time per series."""
     settings = settings or get_settings()
     series, requested = parse_request(body)
-    correlation_id = body.get("correlation_id") or correlation_id
+    models = container(settings.models_container, settings)
+    try:
+        with series_lock(models, series):
+            return _retrain(body, series, requested, settings, body.get("correlation_id") or correlation_id)
+    except SeriesBusy:
+        deferrals = defer(body, settings)
+        log.info(
+            "retrain of %s@%s deferred %ds (series busy, deferral %d)", series, requested, DEFER_SECONDS, deferrals
+        )
+        return RetrainOutcome("deferred", "series busy", series, requested)
+
+
+def _retrain(body: dict, series: str, requested: str, settings: Settings, correlation_id: str | None) -> RetrainOutcome:
     curated = read_series(container(settings.curated_container, settings), series)
     if curated is None:
         log.warning("retrain request for unknown series %s ignored", series)
@@ -101,13 +171,20 @@ def handle_request(
     if curated.version != requested:
         log.info("retrain of %s@%s skipped: superseded by dataset version %s", series, requested, curated.version)
         return RetrainOutcome("skipped", f"superseded by {curated.version}", series, requested)
+    if len(curated.days) < MIN_OBSERVATIONS:
+        log.info(
+            "retrain of %s@%s skipped: %d day(s) of data, %d needed",
+            series,
+            requested,
+            len(curated.days),
+            MIN_OBSERVATIONS,
+        )
+        return RetrainOutcome("skipped", "insufficient data", series, requested)
     models = container(settings.models_container, settings)
     done = claim_run(models, series, requested, stale_after=RUN_STALE_AFTER)
     if done is not None:
         log.info("retrain of %s@%s skipped: already trained as %s", series, requested, done.get("version"))
         return RetrainOutcome("skipped", "already trained", series, requested, done.get("version"))
-
-    from shared.forecasting import select_model
 
     started = datetime.now(UTC)
     y, filled = _training_series(curated.days)

@@ -1,6 +1,7 @@
 """Retrain requests on Azurite: first model, idempotency, superseded requests, refresh, card contents."""
 
 import json
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -96,3 +97,28 @@ def test_retrain_queue_messages_are_base64_json(settings):
     message = next(iter(queue(settings.retrain_queue, settings).receive_messages()))
     body = json.loads(message.content)
     assert set(body) == {"series", "dataset_version", "reason", "correlation_id", "upload"}
+
+
+def test_request_for_a_series_being_retrained_is_deferred(settings):
+    from shared.retrain import DEFER_SECONDS, series_lock
+
+    request = ingest(settings, 0, 1, 2)
+    retrain_queue = queue(settings.retrain_queue, settings)
+    retrain_queue.clear_messages()
+    models = container(settings.models_container, settings)
+    with series_lock(models, "total"):
+        outcome = handle_request(request, settings=settings)
+    assert (outcome.status, outcome.reason) == ("deferred", "series busy")
+    assert registry.list_versions(models, "total") == []
+    assert list(retrain_queue.receive_messages()) == []  # invisible for DEFER_SECONDS
+    assert retrain_queue.get_queue_properties().approximate_message_count == 1
+    time.sleep(DEFER_SECONDS + 0.5)
+    redelivered = json.loads(next(iter(retrain_queue.receive_messages())).content)
+    assert redelivered == {**request, "deferrals": 1}
+    assert handle_request(redelivered, settings=settings).status == "trained"
+
+
+def test_too_little_data_is_skipped_not_failed(settings):
+    request = ingest(settings, 0)  # the sample's first month holds one day
+    outcome = handle_request(request, settings=settings)
+    assert (outcome.status, outcome.reason) == ("skipped", "insufficient data")
