@@ -57,7 +57,7 @@ class ChampionCache:
         import json
 
         from azure.core import MatchConditions
-        from azure.core.exceptions import ResourceNotFoundError, ResourceNotModifiedError
+        from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError, ResourceNotModifiedError
 
         from shared.registry import pointer_name, read_forecast
 
@@ -69,7 +69,8 @@ class ChampionCache:
                 downloader = blob.download_blob()
             pointer = json.loads(downloader.readall())
             etag = downloader.properties.etag
-        except ResourceNotModifiedError:
+        except (ResourceNotModifiedError, ResourceModifiedError):
+            # The pointer still has the cached ETag: Azure answers 304, Azurite 412 (condition not met).
             return cached
         except ResourceNotFoundError:
             self.raise_missing(series)

@@ -15,9 +15,10 @@ EXPECTED = {
 @pytest.fixture(scope="module")
 def functions():
     import function_app
+    from localrun.loading import functions_of  # get_functions() works once per app: use the cached list
 
     assert isinstance(function_app.app, func.FunctionRegister)
-    return {fn.get_function_name(): fn for fn in function_app.app.get_functions()}
+    return {fn.get_function_name(): fn for fn in functions_of(function_app.app)}
 
 
 def test_exactly_the_expected_functions(functions):

@@ -97,6 +97,8 @@ def test_promotion_is_served_within_the_cache_period(settings):
     first = publish(settings)
     second = publish(settings, level=500.0, promote=False)
     assert call(service, "forecast")[1]["model_version"] == first
+    time.sleep(1.1)
+    assert call(service, "forecast")[1]["model_version"] == first  # revalidated, unchanged
     registry.promote(container(settings.models_container, settings), "total", second)
     assert call(service, "forecast")[1]["model_version"] == first  # still cached
     time.sleep(1.1)

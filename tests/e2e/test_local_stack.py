@@ -1,0 +1,121 @@
+"""End to end through the real runner and real HTTP: upload → ingest → retrain → champion → forecast."""
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from localrun import Runner
+from localrun.sample import monthly_files
+from shared.cli import main as cli
+from shared.storage import container
+
+pytestmark = pytest.mark.slow
+MONTHS = monthly_files()
+
+
+def get(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def wait_for(predicate, timeout: float = 120.0, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+@pytest.fixture
+def stack(app_env):
+    with Runner(port=0, poll_interval=0.2) as runner:
+        yield runner
+
+
+def upload(tmp_path, index: int) -> None:
+    name, data = MONTHS[index]
+    path = tmp_path / name
+    path.write_bytes(data)
+    assert cli(["upload", str(path)]) == 0
+
+
+def champion_forecast(stack, version_not=None):
+    status, body = get(f"{stack.base_url}/api/forecast?horizon=28")
+    if status == 200 and body["model_version"] != version_not:
+        return body
+    return None
+
+
+def test_upload_to_forecast(stack, tmp_path, app_env):
+    status, body = get(f"{stack.base_url}/api/forecast")
+    assert status == 404 and body["error"] == "series not found"
+    for index in (0, 1, 2):
+        upload(tmp_path, index)
+    body = wait_for(lambda: champion_forecast(stack))
+    assert len(body["points"]) == 28 and body["model_version"].startswith("v")
+    assert all(p["lower"] <= p["forecast"] <= p["upper"] for p in body["points"])
+    assert stack.wait_idle(120)
+    assert champion_forecast(stack)["trained_through"] == "2013-09-30"
+    status, health = get(f"{stack.base_url}/api/health")
+    assert status == 200 and set(health["champions"]) == {"total"}
+    assert stack.counter("ingest").processed == 3
+
+
+def test_forecast_keeps_answering_from_the_champion_while_a_retrain_runs(stack, tmp_path, app_env):
+    for index in (0, 1, 2):
+        upload(tmp_path, index)
+    wait_for(lambda: champion_forecast(stack))
+    assert stack.wait_idle(120)
+    first = champion_forecast(stack)
+    seen: list[tuple[int, str | None]] = []
+    stop = threading.Event()
+
+    def hammer():
+        while not stop.is_set():
+            status, body = get(f"{stack.base_url}/api/forecast?horizon=28")
+            seen.append((status, body.get("model_version"), len(body.get("points", []))))
+
+    thread = threading.Thread(target=hammer)
+    thread.start()
+    try:
+        upload(tmp_path, 3)
+        second = wait_for(lambda: champion_forecast(stack, version_not=first["model_version"]))
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        thread.join()
+    assert second["trained_through"] == "2013-10-31"
+    assert len(seen) > 20
+    assert {status for status, _, _ in seen} == {200}
+    assert {points for _, _, points in seen} == {28}
+    versions = [version for _, version, _ in seen]
+    switch = versions.index(second["model_version"])
+    assert set(versions[:switch]) == {first["model_version"]} and set(versions[switch:]) == {second["model_version"]}
+
+
+def test_malformed_upload_through_the_runner_changes_nothing(stack, tmp_path, app_env):
+    for index in (0, 1, 2):
+        upload(tmp_path, index)
+    wait_for(lambda: champion_forecast(stack))
+    assert stack.wait_idle(120)
+    before = champion_forecast(stack)
+    bad = tmp_path / "broken.csv"
+    bad.write_bytes(b"TransactionDate,PaidAmount\n2013-10-01,12\n2013-10-02,twelve\n")
+    assert cli(["upload", str(bad)]) == 0
+    quarantine = container(app_env.quarantine_container, app_env)
+    wait_for(lambda: quarantine.get_blob_client("broken.csv.error.json").exists())
+    report = json.loads(quarantine.download_blob("broken.csv.error.json").readall())
+    assert report["problems"] == [{"line": 3, "column": "PaidAmount", "value": "twelve", "reason": "not a number"}]
+    assert stack.wait_idle(60)
+    after = champion_forecast(stack)
+    assert after["model_version"] == before["model_version"]
+    assert after["trained_through"] == before["trained_through"] == "2013-09-30"
