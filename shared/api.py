@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -11,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 import shared
-from shared.errors import BadParameter, NoModelYet, SeriesNotFound
+from shared.errors import BadParameter, ConcurrencyConflict, NoModelYet, SeriesNotFound, VersionNotFound
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +31,11 @@ class Param:
     minimum: float | None = None
     maximum: float | None = None
     pattern: str | None = None
+    location: str = "query"  # or "path"
+    required: bool = False
 
     def parse(self, raw: str | None) -> Any:
-        if raw is None or raw == "":
+        if raw is None:
             return self.default
         try:
             value = self.kind(raw)
@@ -63,8 +67,19 @@ class ApiResponse:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: such numbers (e.g. an undefined metric) become null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def json_response(document: Any, status: int = 200) -> ApiResponse:
-    return ApiResponse(status, json.dumps(document, default=str).encode())
+    return ApiResponse(status, json.dumps(_finite(document), default=str, allow_nan=False).encode())
 
 
 def error_response(status: int, error: str, detail: str) -> ApiResponse:
@@ -95,6 +110,9 @@ def default_service() -> Service:
 
 
 SERIES = Param("series", str, "Series identifier", default="total", pattern=SERIES_PATTERN)
+SERIES_IN_PATH = dataclasses.replace(SERIES, default=None, location="path")
+HORIZON = Param("horizon", int, "Number of periods ahead", default=28, minimum=1, maximum=90)
+REASON = Param("reason", str, "Reason recorded in the champion history", default="manual change via the API")
 
 
 def forecast(args: dict, service: Service) -> ApiResponse:
@@ -145,26 +163,78 @@ def models(args: dict, service: Service) -> ApiResponse:
             "series": series,
             "champion": pointer["version"] if pointer else None,
             "champion_history": pointer.get("history", []) if pointer else [],
-            "versions": [
-                {
-                    "version": card["version"],
-                    "created_at": card["created_at"],
-                    "champion": card["champion"],
-                    "model": card["spec"].get("name"),
-                    "spec": card["spec"],
-                    "dataset": card["dataset"],
-                    "metrics": card.get("metrics"),
-                    "decision": card["decision"],
-                }
-                for card in versions
-            ],
+            "versions": [version_summary(card) for card in versions],
         }
     )
 
 
+def version_summary(card: dict) -> dict:
+    """What the API and the dashboard show of one model card."""
+    return {
+        "version": card["version"],
+        "created_at": card["created_at"],
+        "champion": card["champion"],
+        "model": card["spec"].get("name"),
+        "spec": card["spec"],
+        "dataset": card["dataset"],
+        "metrics": card.get("metrics"),
+        "decision": card["decision"],
+    }
+
+
+def dashboard(args: dict, service: Service) -> ApiResponse:
+    from shared.dashboard import dashboard_data, render
+    from shared.errors import ForecastOpsError
+    from shared.ingest.curated import read_manifest, read_series
+    from shared.registry import list_versions
+
+    settings = service.settings
+    curated = service.container(settings.curated_container)
+    series = args["series"]
+    manifest = read_manifest(curated)
+    stored = read_series(curated, series)
+    try:
+        champion = service.cache.get(series)
+    except ForecastOpsError:
+        champion = None
+    versions = [version_summary(c) for c in list_versions(service.container(settings.models_container), series)]
+    data = dashboard_data(
+        series=series,
+        series_list=sorted(manifest["series"]),
+        history=stored.days if stored else None,
+        champion=champion,
+        versions=versions,
+        drift=None,
+        horizon=args["horizon"],
+        key=args["code"],
+    )
+    return ApiResponse(200, render(_finite(data)).encode(), "text/html")
+
+
+def promote(args: dict, service: Service) -> ApiResponse:
+    from shared.registry import promote as promote_version
+
+    client = service.container(service.settings.models_container)
+    pointer = promote_version(client, args["series"], args["version"], reason=args["reason"])
+    return json_response(pointer)
+
+
+def rollback(args: dict, service: Service) -> ApiResponse:
+    from shared.registry import rollback as rollback_champion
+
+    client = service.container(service.settings.models_container)
+    return json_response(rollback_champion(client, args["series"], reason=args["reason"]))
+
+
+def openapi(args: dict, service: Service) -> ApiResponse:
+    from shared.openapi import document
+
+    return json_response(document(ENDPOINTS.values()))
+
+
 @dataclass(frozen=True)
 class Endpoint:
-    """One HTTP endpoint: its handler and the parameters it accepts."""
+    """One HTTP endpoint: handler, parameters, response schema and auth level (the OpenAPI source)."""
 
     name: str
     route: str
@@ -172,6 +242,10 @@ class Endpoint:
     handler: Callable[[dict, Service], ApiResponse]
     params: tuple[Param, ...] = ()
     methods: tuple[str, ...] = ("GET",)
+    response: str = ""  # schema name in shared.schemas
+    errors: tuple[int, ...] = (400, 404, 503)
+    auth: str = "function"  # anonymous | function | admin
+    content_type: str = "application/json"
 
 
 ENDPOINTS: dict[str, Endpoint] = {
@@ -184,26 +258,65 @@ ENDPOINTS: dict[str, Endpoint] = {
             forecast,
             (
                 SERIES,
-                Param("horizon", int, "Number of periods ahead", default=28, minimum=1, maximum=90),
+                HORIZON,
                 Param("level", float, "Prediction interval level in percent", default=95.0, minimum=50, maximum=99.5),
             ),
+            response="Forecast",
         ),
-        Endpoint("models", "models", "Model versions of a series with metrics and decisions", models, (SERIES,)),
-        Endpoint("health", "health", "Service status, storage reachability and champions", health),
+        Endpoint(
+            "models", "models", "Model versions of a series with metrics and decisions", models, (SERIES,),
+            response="Models", errors=(400, 404, 503),
+        ),
+        Endpoint(
+            "promote", "models/{series}/promote", "Make a model version the champion (atomic)", promote,
+            (SERIES_IN_PATH, Param("version", str, "Version to promote", required=True, pattern=r"^v[0-9A-Za-z.\-]+$"), REASON),
+            methods=("POST",), response="ChampionPointer", errors=(400, 404, 409), auth="admin",
+        ),
+        Endpoint(
+            "rollback", "models/{series}/rollback", "Restore the previous champion (atomic)", rollback,
+            (SERIES_IN_PATH, REASON), methods=("POST",), response="ChampionPointer", errors=(400, 404, 409),
+            auth="admin",
+        ),
+        Endpoint(
+            "health", "health", "Service status, storage reachability and champions", health,
+            response="Health", errors=(503,), auth="anonymous",
+        ),
+        Endpoint(
+            "dashboard", "dashboard", "Dashboard page: history, forecast band, versions, drift", dashboard,
+            (SERIES, dataclasses.replace(HORIZON, default=56),
+             Param("code", str, "Function key, kept in the page's links", pattern=r"^[A-Za-z0-9_\-=]{1,200}$")),
+            errors=(400,), content_type="text/html",
+        ),
+        Endpoint("openapi", "openapi.json", "This OpenAPI document", openapi, response="OpenApi", errors=()),
     )
-}
+}  # fmt: skip
 
 
-def respond(name: str, query: Mapping[str, str], service: Service | None = None) -> ApiResponse:
-    """Run endpoint `name` on a query mapping and map domain errors to HTTP statuses."""
+def respond(
+    name: str,
+    query: Mapping[str, str],
+    service: Service | None = None,
+    route_params: Mapping[str, str] | None = None,
+) -> ApiResponse:
+    """Run endpoint `name` on the request's parameters and map domain errors to HTTP statuses."""
     endpoint = ENDPOINTS[name]
+    route_params = route_params or {}
     try:
-        args = {p.name: p.parse(query.get(p.name)) for p in endpoint.params}
+        args = {}
+        for param in endpoint.params:
+            raw = route_params.get(param.name) if param.location == "path" else query.get(param.name)
+            args[param.name] = param.parse(raw)
+            if args[param.name] is None and (param.required or param.location == "path"):
+                raise BadParameter(param.name, "is required")
         return endpoint.handler(args, service or default_service())
     except BadParameter as exc:
         return error_response(400, f"invalid parameter {exc.name}", exc.detail)
     except SeriesNotFound as exc:
         return error_response(404, "series not found", str(exc))
+    except VersionNotFound as exc:
+        return error_response(404, "version not found", str(exc))
+    except ConcurrencyConflict as exc:
+        return error_response(409, "conflict", str(exc))
     except NoModelYet as exc:
         return error_response(503, "no model yet", str(exc))
     except Exception:

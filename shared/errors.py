@@ -28,6 +28,10 @@ class SeriesNotFound(ForecastOpsError):
     """The requested series has never been ingested."""
 
 
+class VersionNotFound(ForecastOpsError):
+    """The named model version does not exist for the series."""
+
+
 class NoModelYet(ForecastOpsError):
     """The series exists but no model has been promoted for it yet."""
 

@@ -11,7 +11,7 @@ from typing import Any
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob import ContainerClient
 
-from shared.errors import ConcurrencyConflict, ForecastOpsError
+from shared.errors import ConcurrencyConflict, VersionNotFound
 from shared.storage import read_json, write_json
 
 log = logging.getLogger(__name__)
@@ -19,10 +19,6 @@ log = logging.getLogger(__name__)
 MODEL_FILE = "model.joblib"
 CARD_FILE = "card.json"
 FORECAST_FILE = "forecast.json"
-
-
-class VersionNotFound(ForecastOpsError):
-    """The named model version does not exist for the series."""
 
 
 def pointer_name(series: str) -> str:

@@ -20,7 +20,7 @@ def publish(settings, series="total", level=100.0, promote=True):
         "version": version,
         "series": series,
         "spec": model.spec,
-        "created_at": "2024-02-26T00:00:00",
+        "created_at": "2024-02-26T00:00:00+00:00",
         "dataset": {"end": "2024-02-25"},
         "metrics": {"mase": 1.0},
         "decision": {"outcome": "first-model"},

@@ -9,6 +9,10 @@ EXPECTED = {
     "forecast": ("httpTrigger", {"route": "forecast", "authLevel": func.AuthLevel.FUNCTION}),
     "models": ("httpTrigger", {"route": "models", "authLevel": func.AuthLevel.FUNCTION}),
     "health": ("httpTrigger", {"route": "health", "authLevel": func.AuthLevel.ANONYMOUS}),
+    "dashboard": ("httpTrigger", {"route": "dashboard", "authLevel": func.AuthLevel.FUNCTION}),
+    "openapi": ("httpTrigger", {"route": "openapi.json", "authLevel": func.AuthLevel.FUNCTION}),
+    "promote": ("httpTrigger", {"route": "models/{series}/promote", "authLevel": func.AuthLevel.ADMIN}),
+    "rollback": ("httpTrigger", {"route": "models/{series}/rollback", "authLevel": func.AuthLevel.ADMIN}),
 }
 
 
@@ -35,10 +39,17 @@ def test_trigger_and_binding(functions, name):
         assert binding[key] == value, f"{name}.{key}"
 
 
-def test_http_functions_are_get_only(functions):
-    for name, fn in functions.items():
-        if fn.get_trigger().get_binding_name() == "httpTrigger":
-            assert [str(m.value) for m in fn.get_trigger().methods] == ["GET"], name
+def test_http_functions_match_the_declared_endpoints(functions):
+    """Route, methods and auth level of every HTTP function agree with shared.api (the OpenAPI source)."""
+    from shared.api import ENDPOINTS
+
+    http = {n: fn.get_trigger() for n, fn in functions.items() if fn.get_trigger().get_binding_name() == "httpTrigger"}
+    assert sorted(http) == sorted(ENDPOINTS)
+    for name, trigger in http.items():
+        endpoint = ENDPOINTS[name]
+        assert trigger.route == endpoint.route, name
+        assert [str(m.value) for m in trigger.methods] == list(endpoint.methods), name
+        assert trigger.auth_level.value == endpoint.auth, name
 
 
 def test_ingest_uses_event_grid_unless_configured(monkeypatch):

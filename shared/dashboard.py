@@ -1,0 +1,69 @@
+"""The analyst dashboard: one self-contained HTML page (no CDN) with the data embedded as JSON."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from functools import lru_cache
+from importlib import resources
+
+HISTORY_DAYS = 120
+
+
+@lru_cache(maxsize=1)
+def template() -> str:
+    return resources.files("shared").joinpath("dashboard.html").read_text(encoding="utf-8")
+
+
+def render(data: dict) -> str:
+    """The page with `data` embedded; '</' is escaped so the JSON cannot close its script tag."""
+    payload = json.dumps(data, default=str, allow_nan=False).replace("</", "<\\/")
+    title = data["series"].replace("&", "&amp;").replace("<", "&lt;")
+    return template().replace("__TITLE__", title).replace("__DATA__", payload)
+
+
+def forecast_points(forecast_doc: dict, horizon: int) -> list[dict]:
+    return [
+        {
+            "date": p["date"],
+            "forecast": p["mean"],
+            "lower_80": p["lower_80"],
+            "upper_80": p["upper_80"],
+            "lower_95": p["lower_95"],
+            "upper_95": p["upper_95"],
+        }
+        for p in forecast_doc["points"][:horizon]
+    ]
+
+
+def dashboard_data(
+    *,
+    series: str,
+    series_list: list[str],
+    history: dict | None,
+    champion,
+    versions: list[dict],
+    drift: dict | None,
+    horizon: int,
+    key: str | None,
+) -> dict:
+    """Everything the page shows, from already loaded parts (history: date → value)."""
+    days = sorted(history or {})[-HISTORY_DAYS:]
+    forecast = None
+    if champion is not None:
+        forecast = {
+            "model_version": champion.version,
+            "trained_through": champion.forecast["trained_through"],
+            "points": forecast_points(champion.forecast, horizon),
+        }
+    return {
+        "series": series,
+        "series_list": series_list or [series],
+        "now": datetime.now(UTC).isoformat(timespec="seconds"),
+        "last_date": days[-1].isoformat() if days else None,
+        "history": [{"date": d.isoformat(), "value": history[d]} for d in days],
+        "forecast": forecast,
+        "versions": versions,
+        "drift": drift,
+        "key": key,
+    }

@@ -1,0 +1,120 @@
+"""The HTTP API over real HTTP against the local runner: every endpoint, every error status, ETag refresh."""
+
+import json
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from localrun import Runner
+from shared import registry
+from shared.api import ENDPOINTS
+from shared.ingest import process_upload
+from shared.openapi import document
+from shared.storage import container
+from tests.factories import publish
+
+
+def request(url: str, method: str = "GET") -> tuple[int, dict, str]:
+    req = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as response:
+            status, headers, body = response.status, response.headers, response.read()
+    except urllib.error.HTTPError as exc:
+        status, headers, body = exc.code, exc.headers, exc.read()
+    content_type = headers.get("Content-Type", "")
+    return status, json.loads(body) if "json" in content_type else {}, content_type
+
+
+@pytest.fixture
+def api(app_env):
+    with Runner(port=0, poll_interval=0.2) as runner:
+        yield runner.base_url + "/api", app_env
+
+
+def test_forecast_models_health_and_openapi(api):
+    base, settings = api
+    version = publish(settings)
+    status, body, kind = request(f"{base}/forecast?series=total&horizon=7&level=80")
+    assert (status, kind) == (200, "application/json")
+    assert body["model_version"] == version and len(body["points"]) == 7 and body["level"] == 80
+    status, body, _ = request(f"{base}/models?series=total")
+    assert status == 200 and body["champion"] == version and body["versions"][0]["champion"] is True
+    status, body, _ = request(f"{base}/health")
+    assert status == 200 and body["champions"] == {"total": version}
+    status, body, _ = request(f"{base}/openapi.json")
+    assert status == 200 and body == json.loads(json.dumps(document(ENDPOINTS.values())))
+    assert set(body["paths"]) == {f"/api/{e.route}" for e in ENDPOINTS.values()}
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "error"),
+    [
+        ("forecast?horizon=0", 400, "invalid parameter horizon"),
+        ("forecast?level=abc", 400, "invalid parameter level"),
+        ("forecast?series=a%20b", 400, "invalid parameter series"),
+        ("forecast?series=unknown", 404, "series not found"),
+        ("models?series=unknown", 404, "series not found"),
+        ("forecast?series=fresh", 503, "no model yet"),
+    ],
+)
+def test_error_statuses(api, path, status, error):
+    base, settings = api
+    publish(settings)
+    process_upload("fresh.csv", b"date,value\n2024-01-01,5\n", metadata={"series_id": "fresh"}, settings=settings)
+    got, body, _ = request(f"{base}/{path}")
+    assert (got, body["error"]) == (status, error)
+    assert body["detail"]
+
+
+def test_unknown_route_and_wrong_method(api):
+    base, _ = api
+    assert request(f"{base}/nothing-here")[0] == 404
+    assert request(f"{base}/forecast", method="POST")[0] == 405
+
+
+def test_promote_and_rollback_endpoints_move_what_forecast_serves(api):
+    base, settings = api
+    first = publish(settings)
+    second = publish(settings, level=900.0, promote=False)
+    status, body, _ = request(f"{base}/models/total/promote?version={second}&reason=test", method="POST")
+    assert status == 200 and body["version"] == second and body["reason"] == "test"
+    time.sleep(settings.champion_cache_seconds + 0.2)
+    assert request(f"{base}/forecast")[1]["model_version"] == second
+    status, body, _ = request(f"{base}/models/total/rollback", method="POST")
+    assert status == 200 and body["version"] == first
+    time.sleep(settings.champion_cache_seconds + 0.2)
+    assert request(f"{base}/forecast")[1]["model_version"] == first
+    assert request(f"{base}/models/total/rollback", method="POST")[:2] == (
+        404,
+        {"error": "version not found", "detail": "series total has no earlier champion to roll back to"},
+    )
+    status, body, _ = request(f"{base}/models/total/promote?version=v-missing", method="POST")
+    assert status == 404 and body["error"] == "version not found"
+    status, body, _ = request(f"{base}/models/total/promote", method="POST")
+    assert status == 400 and body["detail"] == "is required"
+
+
+def test_etag_refresh_after_promotion_outside_the_api(api):
+    base, settings = api
+    first = publish(settings)
+    assert request(f"{base}/forecast")[1]["model_version"] == first
+    second = publish(settings, level=300.0, promote=False)
+    registry.promote(container(settings.models_container, settings), "total", second)
+    deadline = time.monotonic() + settings.champion_cache_seconds + 2
+    served = first
+    while served != second and time.monotonic() < deadline:
+        served = request(f"{base}/forecast")[1]["model_version"]
+        time.sleep(0.1)
+    assert served == second
+
+
+def test_dashboard_is_html_with_embedded_data(api):
+    base, settings = api
+    version = publish(settings)
+    status, _, kind = request(f"{base}/dashboard?series=total")
+    assert (status, kind) == (200, "text/html; charset=utf-8")
+    with urllib.request.urlopen(f"{base}/dashboard?series=total") as response:
+        page = response.read().decode()
+    assert version in page and "<script" in page and "http://" not in page.split("<body>")[0]
