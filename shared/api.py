@@ -112,6 +112,7 @@ def default_service() -> Service:
 SERIES = Param("series", str, "Series identifier", default="total", pattern=SERIES_PATTERN)
 SERIES_IN_PATH = dataclasses.replace(SERIES, default=None, location="path")
 HORIZON = Param("horizon", int, "Number of periods ahead", default=28, minimum=1, maximum=90)
+VERSION = Param("version", str, "Version to promote", required=True, pattern=r"^v[0-9A-Za-z.\-]+$")
 REASON = Param("reason", str, "Reason recorded in the champion history", default="manual change via the API")
 
 
@@ -269,7 +270,7 @@ ENDPOINTS: dict[str, Endpoint] = {
         ),
         Endpoint(
             "promote", "models/{series}/promote", "Make a model version the champion (atomic)", promote,
-            (SERIES_IN_PATH, Param("version", str, "Version to promote", required=True, pattern=r"^v[0-9A-Za-z.\-]+$"), REASON),
+            (SERIES_IN_PATH, VERSION, REASON),
             methods=("POST",), response="ChampionPointer", errors=(400, 404, 409), auth="admin",
         ),
         Endpoint(
