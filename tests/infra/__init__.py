@@ -1,0 +1,1 @@
+"""Delivery tests: Bicep, pipeline, package and smoke test."""
