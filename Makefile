@@ -13,6 +13,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install $(PIP_FLAGS) --no-deps -e .
 	touch $@
 
+TOOLS_VENV := .venv-tools
+
+# checkov and check-jsonschema pin dependencies that clash with the app's, so they get their own venv.
+$(TOOLS_VENV)/.installed: requirements-tools.txt
+	test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements-tools.txt
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -25,7 +33,7 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null
 
-install: $(VENV)/.installed node_modules/.installed $(CHROMIUM)
+install: $(VENV)/.installed node_modules/.installed $(TOOLS_VENV)/.installed $(CHROMIUM)
 
 run: install
 	$(PY) -m localrun demo
@@ -39,4 +47,4 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 clean:
-	rm -rf $(VENV) node_modules .azurite .local test-artifacts
+	rm -rf $(VENV) $(TOOLS_VENV) node_modules .azurite .local test-artifacts

@@ -1,0 +1,1 @@
+"""Operations scripts: packaging, parameter resolution and smoke tests of deployed slots."""
