@@ -1,1 +1,16 @@
 """Local stack: Azurite and a runner that serves the real function_app without Core Tools."""
+
+from localrun.activity import Counters
+from localrun.config import ConfigurationError, MissingSettingError, load_local_settings
+from localrun.loading import FunctionInfo, describe_functions
+from localrun.runner import Runner
+
+__all__ = [
+    "ConfigurationError",
+    "Counters",
+    "FunctionInfo",
+    "MissingSettingError",
+    "Runner",
+    "describe_functions",
+    "load_local_settings",
+]

@@ -1,0 +1,90 @@
+"""Command line of the local stack: `serve` serves function_app until Ctrl-C; `demo` is what `make run` runs."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from localrun.config import ConfigurationError, load_local_settings
+from localrun.demo import add_demo_arguments, run_demo
+from localrun.runner import REPO_ROOT, Runner
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+QUIET_LOGGERS = ("azure.core.pipeline.policies.http_logging_policy", "azure.identity")
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--settings",
+        type=Path,
+        default=REPO_ROOT / "local.settings.json",
+        help="local.settings.json whose Values become app settings (default: %(default)s)",
+    )
+    parser.add_argument("--app", default="function_app", help="module that defines the FunctionApp")
+    parser.add_argument("--app-dir", type=Path, default=REPO_ROOT, help="folder of the app and its host.json")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=7071)
+    parser.add_argument("--poll-interval", type=float, default=1.0, help="seconds between blob/queue polls")
+
+
+def wait_for_shutdown() -> None:
+    """Block until Ctrl-C or SIGTERM (also when started in the background, where SIGINT is ignored)."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Load the settings, start the runner and keep it up until Ctrl-C."""
+    if args.settings.exists():
+        load_local_settings(args.settings)
+    else:
+        logging.getLogger("localrun").warning("%s not found: using the environment only", args.settings)
+    runner = Runner(args.app, args.app_dir, args.host, args.port, args.poll_interval)
+    with runner:
+        print(f"ForecastOps local runner on {runner.base_url} — Ctrl-C to stop")
+        for info in runner.functions():
+            print(f"  {info.name}: {info.trigger_type}")
+        wait_for_shutdown()
+        print("stopping")
+    return 0
+
+
+# Each subcommand: (help, add its arguments, run it). New subcommands register here.
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
+    "serve": ("serve function_app like `func start`", add_serve_arguments, serve),
+    "demo": ("Azurite + the runner + the AdventureWorks sample, month by month", add_demo_arguments, run_demo),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m localrun", description=__doc__)
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, (help_text, add_arguments, run) in COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text)
+        add_arguments(sub)
+        sub.set_defaults(run=run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, format=LOG_FORMAT)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        return args.run(args)
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
