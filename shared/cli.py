@@ -1,4 +1,4 @@
-"""The `forecastops` command line: upload files, batch forecasts, model registry operations."""
+"""The `forecastops` command line: upload files, batch forecasts, backtests, model registry operations."""
 
 from __future__ import annotations
 
@@ -67,6 +67,58 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_forecast(args: argparse.Namespace) -> int:
+    from shared.forecasting import forecast_file
+
+    if not Path(args.input).is_file():
+        raise SystemExit(f"error: {args.input} is not a file")
+    try:
+        report = forecast_file(args.input, args.output, args.horizon, args.level, args.jobs, not args.no_progress)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    models = ", ".join(f"{name} {count}" for name, count in sorted(report["models"].items()))
+    print(
+        f"{report['series']} series, {args.horizon} steps each, written to {args.output} "
+        f"in {report['seconds']:.1f}s ({report['series_per_second']} series/s); models: {models}"
+    )
+    for fallback in report["fallbacks"]:
+        print(f"  fell back to seasonal naive: {fallback['series_id']}: {fallback['error']}")
+    if args.report:
+        Path(args.report).write_text(json.dumps(report, indent=2))
+    return 0
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from shared.errors import UploadRejected
+    from shared.forecasting import regularize, select_model
+    from shared.ingest.parse import parse_upload
+
+    try:
+        parsed = parse_upload(Path(args.input).read_bytes(), default_series=args.series or "total")
+    except (OSError, UploadRejected) as exc:
+        problems = "; ".join(f"line {p['line']}: {p['reason']}" for p in getattr(exc, "problems", [])[:5])
+        raise SystemExit(f"error: {args.input}: {exc}{' (' + problems + ')' if problems else ''}") from exc
+    series = [args.series] if args.series else parsed.series
+    for name in series:
+        if name not in parsed.daily:
+            raise SystemExit(f"error: no series {name} in {args.input}; it has {', '.join(parsed.series)}")
+        raw = pd.Series(parsed.daily[name], dtype="float64").sort_index()
+        raw.index = pd.DatetimeIndex(raw.index)
+        y, filled = regularize(raw)
+        selection = select_model(y, horizon=args.horizon)
+        print(f"{name}: {len(y)} points ({filled} filled), selected {selection.spec.get('name')}")
+        print(f"  {'candidate':<14} {'MASE':>7} {'sMAPE':>7} {'RMSE':>10} {'cover95':>8}")
+        for candidate, metrics in sorted(selection.candidates.items(), key=lambda kv: kv[1].get("mase") or 1e9):
+            print(
+                f"  {candidate:<14} {metrics.get('mase', float('nan')):7.3f} {metrics.get('smape', float('nan')):7.2f} "
+                f"{metrics.get('rmse', float('nan')):10.2f} {metrics.get('coverage_95', float('nan')):8.2%}"
+            )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="forecastops", description=__doc__)
     parser.add_argument(
@@ -82,6 +134,22 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("--series", help="series id for a file without a series_id column")
     upload.add_argument("--name", help="blob name (default: the file name)")
     upload.set_defaults(func=cmd_upload)
+
+    forecast = sub.add_parser("forecast", help="batch forecast a long-format CSV (series_id,date,value)")
+    forecast.add_argument("--input", required=True)
+    forecast.add_argument("--output", required=True)
+    forecast.add_argument("--horizon", type=int, required=True)
+    forecast.add_argument("--level", type=float, default=95.0)
+    forecast.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
+    forecast.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    forecast.add_argument("--report", help="write the run report (models, fallbacks, timing) as JSON")
+    forecast.set_defaults(func=cmd_forecast)
+
+    backtest = sub.add_parser("backtest", help="model selection and rolling-origin backtest of a sales file")
+    backtest.add_argument("--input", required=True, help="a file in the upload format")
+    backtest.add_argument("--series", help="only this series (default: every series in the file)")
+    backtest.add_argument("--horizon", type=int, help="forecast horizon (default: by frequency, 28 for daily)")
+    backtest.set_defaults(func=cmd_backtest)
 
     models = sub.add_parser("models", help="list model versions, promote one, or roll back the champion")
     models.add_argument("action", choices=["list", "promote", "rollback"])

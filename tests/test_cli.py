@@ -42,3 +42,45 @@ def test_models_list_promote_rollback(app_env, capsys):
 def test_models_list_of_unknown_series(app_env, capsys):
     assert main(["models", "list", "--series", "ghost"]) == 1
     assert "no model versions" in capsys.readouterr().out
+
+
+def test_batch_forecast_writes_h_rows_per_series(tmp_path, capsys):
+    import numpy as np
+    import pandas as pd
+
+    rows = []
+    for sid, freq, n in (("daily", "D", 70), ("monthly", "MS", 40)):
+        dates = pd.date_range("2020-01-01", periods=n, freq=freq)
+        values = 100 + 10 * np.sin(np.arange(n)) + np.arange(n)
+        rows += [
+            {"series_id": sid, "date": d.date().isoformat(), "value": v} for d, v in zip(dates, values, strict=True)
+        ]
+    source, target, report = tmp_path / "in.csv", tmp_path / "out.csv", tmp_path / "report.json"
+    pd.DataFrame(rows).to_csv(source, index=False)
+    args = ["forecast", "--input", str(source), "--output", str(target), "--horizon", "6", "--jobs", "1"]
+    assert main([*args, "--no-progress", "--report", str(report)]) == 0
+    out = pd.read_csv(target)
+    assert list(out.columns) == ["series_id", "date", "forecast", "lower", "upper"]
+    assert out.groupby("series_id").size().to_dict() == {"daily": 6, "monthly": 6}
+    assert out[out.series_id == "monthly"].date.iloc[0] == "2023-05-01"
+    assert "2 series, 6 steps each" in capsys.readouterr().out and report.exists()
+
+
+def test_batch_forecast_reports_malformed_input(tmp_path, capsys):
+    source = tmp_path / "in.csv"
+    source.write_text("series_id,day,value\na,2020-01-01,1\n")
+    assert main(["forecast", "--input", str(source), "--output", str(tmp_path / "o.csv"), "--horizon", "3"]) == 2
+    assert "date" in capsys.readouterr().err
+
+
+def test_backtest_prints_every_candidate(tmp_path, capsys):
+    from localrun.sample import monthly_files
+
+    source = tmp_path / "sales.csv"
+    months = monthly_files()[-3:]
+    source.write_bytes(months[0][1] + b"".join(data.split(b"\n", 1)[1] for _, data in months[1:]))
+    assert main(["backtest", "--input", str(source), "--horizon", "7"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("total: 92 points (0 filled), selected ")
+    for candidate in ("arima", "ets", "theta", "snaive"):
+        assert f"  {candidate} " in out
