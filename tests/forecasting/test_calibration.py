@@ -1,0 +1,59 @@
+"""Interval calibration from backtest coverage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shared.forecasting import fit_spec
+from shared.forecasting.backtest import BACKTEST_LEVELS, WindowForecasts
+from shared.forecasting.base import normal_bounds
+from shared.forecasting.calibration import apply, calibrate, pooled_coverage
+
+
+def windows_with_sd(true_sd: float, model_sd: float, n_windows: int = 8, h: int = 25) -> WindowForecasts:
+    """Window forecasts whose intervals assume `model_sd` while the actual errors have `true_sd`."""
+    rng = np.random.default_rng(11)
+    wf = WindowForecasts({"name": "test"})
+    for _ in range(n_windows):
+        mean = np.zeros(h)
+        wf.means.append(mean)
+        wf.bounds.append(normal_bounds(mean, np.full(h, model_sd), BACKTEST_LEVELS))
+        wf.actuals.append(rng.normal(0, true_sd, h))
+        wf.scales.append(1.0)
+    return wf
+
+
+def test_well_calibrated_intervals_are_kept():
+    interval = calibrate(windows_with_sd(1.0, 1.0))
+    assert interval["method"] == "model"
+
+
+def test_too_narrow_intervals_are_widened_to_nominal_coverage():
+    wf = windows_with_sd(2.0, 1.0)
+    assert pooled_coverage(wf, 95.0) < 0.85
+    interval = calibrate(wf)
+    assert interval["method"] == "scaled"
+    factor95 = interval["factors"][interval["levels"].index(95.0)]
+    assert factor95 == pytest.approx(2.0, rel=0.25)
+    calibrated = apply(wf, interval)
+    assert 0.93 <= pooled_coverage(calibrated, 95.0) <= 0.98
+    assert 0.76 <= pooled_coverage(calibrated, 80.0) <= 0.85
+
+
+def test_too_wide_intervals_are_narrowed():
+    interval = calibrate(windows_with_sd(0.5, 1.0))
+    assert interval["method"] == "scaled"
+    assert interval["factors"][interval["levels"].index(95.0)] < 0.7
+
+
+def test_recorded_calibration_scales_predictions(monthly):
+    spec = {"name": "snaive", "freq": "MS"}
+    raw = fit_spec(monthly, spec).predict(3, (80, 95))
+    scaled = fit_spec(monthly, {**spec, "interval": {"method": "scaled", "levels": [80, 95], "factors": [2.0, 3.0]}})
+    frame = scaled.predict(3, (80, 90, 95))
+    pd.testing.assert_series_equal(frame["mean"], raw["mean"])
+    np.testing.assert_allclose(frame["upper_95"] - frame["mean"], 3.0 * (raw["upper_95"] - raw["mean"]))
+    np.testing.assert_allclose(frame["mean"] - frame["lower_80"], 2.0 * (raw["mean"] - raw["lower_80"]))
+    assert (frame["upper_90"] < frame["upper_95"]).all() and (frame["upper_80"] < frame["upper_90"]).all()

@@ -1,0 +1,153 @@
+"""select_model end to end on small synthetic series: candidates, champion handling, failures."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+
+from shared.forecasting import fit_spec, select_model
+from shared.forecasting.arima import Arima
+from shared.forecasting.registry import FAMILIES
+from shared.forecasting.selection import rank
+
+from .conftest import seasonal_series
+
+
+def test_selection_scores_every_candidate_on_shared_windows(monthly):
+    sel = select_model(monthly)
+    assert set(FAMILIES) | {"combo"} <= set(sel.candidates)
+    windows = {name: c["windows"] for name, c in sel.candidates.items()}
+    assert set(windows.values()) == {len(sel.backtest["cutoffs"])}
+    assert sel.spec["name"] == rank(sel.candidates)[0] == sel.backtest["selected"]
+    best = min(sel.candidates, key=lambda n: sel.candidates[n]["mase"])
+    assert sel.decision["promote"] is True and sel.champion is None
+    assert sel.spec["interval"]["method"] in ("model", "scaled")
+    json.dumps({"spec": sel.spec, "c": sel.candidates, "d": sel.decision, "b": sel.backtest})
+    json.dumps(sel.model.params)
+    frame = sel.model.predict(18)
+    assert frame.index[0] == monthly.index[-1] + pd.offsets.MonthBegin(1) and len(frame) == 18
+    # Seasonal data: every serious candidate beats the naive baseline's scale.
+    assert sel.candidates[best]["mase"] < 1.0
+
+
+def test_worse_champion_is_replaced_and_same_spec_is_kept_and_refreshed(monthly):
+    flat = {"name": "arima", "freq": "MS", "order": [0, 0, 0], "seasonal_order": [0, 0, 0, 12], "constant": True}
+    sel = select_model(monthly, champion_spec=flat)
+    assert sel.decision["promote"] is True
+    assert sel.champion["mase"] > sel.backtest["metrics"]["mase"]
+    assert sel.decision["per_window_mase"]["champion"] == sel.champion["per_window_mase"]
+
+    longer = seasonal_series(n=99)
+    again = select_model(longer, champion_spec=sel.spec)
+    if again.spec["name"] == sel.spec["name"]:
+        assert again.decision["promote"] is False
+    assert again.champion_model is not None
+    assert again.champion_model.predict(1).index[0] == longer.index[-1] + pd.offsets.MonthBegin(1)
+
+
+def test_combination_is_refitted_from_its_spec_and_stays_small(monthly):
+    spec = {
+        "name": "combo",
+        "freq": "MS",
+        "members": [
+            {
+                "name": "ets",
+                "freq": "MS",
+                "error": "add",
+                "trend": None,
+                "damped": False,
+                "seasonal": "add",
+                "period": 12,
+            },
+            {"name": "theta", "freq": "MS"},
+        ],
+    }
+    fit = fit_spec(monthly, spec)
+    members = [fit_spec(monthly, m).predict(6)["mean"] for m in spec["members"]]
+    np.testing.assert_allclose(fit.predict(6)["mean"], (members[0] + members[1]) / 2)
+    buf = io.BytesIO()
+    joblib.dump(fit, buf)
+    assert len(buf.getvalue()) < 1_000_000
+    json.dumps(fit.params)
+
+
+def test_fit_spec_refits_a_stored_spec_on_new_data(monthly):
+    spec = select_model(monthly).spec
+    refreshed = fit_spec(seasonal_series(n=100), json.loads(json.dumps(spec)))
+    assert refreshed.spec["name"] == spec["name"]
+    assert refreshed.spec["interval"] == spec["interval"]
+    assert refreshed.predict(1).index[0] == pd.Timestamp("2023-05-01")
+
+
+def test_candidate_failing_on_windows_falls_back_to_naive_and_is_logged(monthly, monkeypatch, caplog):
+    real = Arima.fit
+
+    def broken_refit(self, y, start=None, estimate=None, previous=None):
+        if estimate is None:  # refits on backtest windows; the search's own fit passes its estimate
+            raise RuntimeError("simulated ARIMA failure")
+        return real(self, y, start, estimate, previous)
+
+    monkeypatch.setattr(Arima, "fit", broken_refit)
+    with caplog.at_level(logging.WARNING, logger="shared.forecasting"):
+        sel = select_model(monthly)
+    assert "candidate arima failed on window" in caplog.text and "simulated ARIMA failure" in caplog.text
+    arima = sel.candidates["arima"]
+    assert arima["fallback_windows"] == arima["windows"] > 0  # every window fell back to seasonal naive
+    np.testing.assert_allclose(arima["per_window_mase"], sel.candidates["snaive"]["per_window_mase"])
+    assert sel.model.predict(3)["mean"].notna().all()
+
+
+def test_candidate_that_cannot_be_specified_is_left_out_and_logged(monthly, monkeypatch, caplog):
+    import shared.forecasting.registry as registry
+
+    def broken(y, freq, seasonal=True):
+        raise RuntimeError("no order fits")
+
+    monkeypatch.setattr(registry, "auto_arima", broken)
+    with caplog.at_level(logging.WARNING, logger="shared.forecasting"):
+        sel = select_model(monthly)
+    assert "candidate arima could not be specified: no order fits" in caplog.text
+    assert sel.candidates["arima"] == {"error": "RuntimeError: no order fits"}
+    assert {"ets", "theta", "snaive"} <= {n for n, c in sel.candidates.items() if "mase" in c}
+    assert sel.spec["name"] != "arima"
+
+
+def test_constant_series_forecasts_the_constant():
+    y = pd.Series(5.0, index=pd.date_range("2020-01-01", periods=40, freq="D"))
+    sel = select_model(y)
+    frame = sel.model.predict(7)
+    np.testing.assert_allclose(frame["mean"], 5.0, atol=1e-6)
+    assert (frame["lower_95"] <= 5.0 + 1e-6).all() and (frame["upper_95"] >= 5.0 - 1e-6).all()
+
+
+def test_rejects_bad_input():
+    with pytest.raises(ValueError, match="DatetimeIndex"):
+        select_model(pd.Series([1.0, 2.0, 3.0]))
+    with pytest.raises(ValueError, match="at least 3"):
+        select_model(pd.Series([1.0, 2.0], index=pd.date_range("2020-01-01", periods=2, freq="D")))
+    with pytest.raises(ValueError, match="missing"):
+        select_model(pd.Series([1.0, np.nan, 3.0], index=pd.date_range("2020-01-01", periods=3, freq="D")))
+
+
+def _candidates(windows: int, **mase: float) -> dict:
+    members = [{"name": "arima"}, {"name": "ets"}]
+    out = {name: {"mase": value, "windows": windows} for name, value in mase.items()}
+    out["combo"]["spec"] = {"name": "combo", "members": members}
+    return out
+
+
+def test_rank_prefers_the_combination_unless_a_member_is_clearly_better():
+    # 4 windows: a member must be 10% better than the combination.
+    assert rank(_candidates(4, arima=0.95, ets=0.93, theta=0.5, snaive=0.9, combo=1.0))[0] == "combo"
+    assert rank(_candidates(4, arima=0.85, ets=0.93, theta=0.9, snaive=0.9, combo=1.0))[:2] == ["arima", "theta"]
+    # 6 windows: 2% is enough.
+    assert rank(_candidates(6, arima=0.97, ets=0.95, theta=0.9, snaive=0.9, combo=1.0))[0] == "ets"
+    assert rank(_candidates(6, arima=0.99, ets=0.985, theta=0.9, snaive=0.9, combo=1.0))[0] == "combo"
+    # Without a combination, plain order by MASE.
+    assert rank({"theta": {"mase": 0.8}, "snaive": {"mase": 0.9}}) == ["theta", "snaive"]
