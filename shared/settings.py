@@ -36,6 +36,7 @@ class Settings:
     max_upload_bytes: int = 50 * 1024 * 1024
     default_series: str = "total"
     champion_cache_seconds: int = 2
+    drift_schedule: str = "0 30 2 * * *"  # NCRONTAB of the monitor timer (binding %DRIFT_SCHEDULE%)
 
     @property
     def containers(self) -> tuple[str, ...]:
@@ -61,6 +62,7 @@ class Settings:
             "MAX_UPLOAD_BYTES": str(self.max_upload_bytes),
             "DEFAULT_SERIES": self.default_series,
             "CHAMPION_CACHE_SECONDS": str(self.champion_cache_seconds),
+            "DRIFT_SCHEDULE": self.drift_schedule,
         }
         if self.storage_connection_string:
             env[connection_setting] = self.storage_connection_string
@@ -92,6 +94,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
         default_series=pick("DEFAULT_SERIES", defaults.default_series),
         champion_cache_seconds=_int(env, "CHAMPION_CACHE_SECONDS", defaults.champion_cache_seconds),
+        drift_schedule=pick("DRIFT_SCHEDULE", defaults.drift_schedule),
     )
 
 

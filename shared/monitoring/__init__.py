@@ -1,0 +1,1 @@
+"""Drift and decay monitoring: detectors, reports, alerts and retrain requests."""

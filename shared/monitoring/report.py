@@ -1,0 +1,157 @@
+"""The monitoring report of one series and one run (stored as monitoring/{series}/latest.json).
+
+Schema (schema_version 1); every key is always present unless marked optional:
+
+    schema_version  1
+    series          series id
+    run_id          id of this run; also the correlation id of its events, webhook calls and retrain request
+    checked_at      ISO-8601 UTC time of the run
+    status          "ok" | "drift" | "decay" | "drift+decay" | "not-evaluated" | "error"
+    reasons         list of strings, one per check that fired ("drift level_shift: 0.91 (threshold 0.6)")
+    champion        {version, model, trained_through, dataset_version} of the champion checked
+    data            {dataset_version, last_date, frequency, changed_since_champion}: the curated series now
+    window          {start, end, points}: the recent window (the last 28 days for daily data)
+    reference       {start, end, points} of the champion's training data the window is compared with, or null
+    drift           {evaluated, detected, fired, note, checks}
+    decay           {evaluated, detected, fired, note, checks, one_step, one_step_key}
+                    checks: {name: {statistic, threshold, fired, description, detail (optional)}}
+                    drift checks: ks, psi, wasserstein, level_shift, variance_change, seasonal_profile
+                    decay checks: mase_ratio, cusum_mean, cusum_scale
+                    one_step: [{date, actual, mean, sd, z}] standardized one-step errors of the window
+                    seasonal_profile detail: window_profile and reference_profile by weekday, Monday
+                    first, for daily data (by position in the series modulo the season otherwise)
+    recent          [{date, actual, mean, lower_80, upper_80, lower_95, upper_95, version}] per window day;
+                    the band is the forecast served for that day (null where none was) and version the
+                    model that served it
+    actions         {events: [{event, status: "logged" | "suppressed", suppressed_until}],
+                     webhook: [{event, status: "sent" | "failed" | "not-configured" | "suppressed",
+                                http_status (optional), error (optional)}],
+                     retrain: {requested, dataset_version, reason, note}}
+    thresholds      where the thresholds come from
+    error           (optional) what failed, with status "error"; champion, data, window and reference are
+                    then null and drift and decay not evaluated
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+import numpy as np
+
+from .checks import Evaluation
+from .drift import Check
+
+SCHEMA_VERSION = 1
+THRESHOLDS_SOURCE = "calibrated by bench/drift_calibration.py (bench/README.md, drift calibration)"
+DRIFT_EVENT = "DriftDetected"
+DECAY_EVENT = "ModelDecayDetected"
+
+
+def json_ready(value):
+    """Plain JSON values: numpy scalars become Python numbers, NaN and infinities become null."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _reason(group: str, check: Check) -> str:
+    stat = "n/a" if check.statistic is None else f"{check.statistic:.3g}"
+    return f"{group} {check.name}: {stat} (threshold {check.threshold:.3g})"
+
+
+def _section(checks: list[Check], note: str | None) -> dict:
+    return {
+        "evaluated": bool(checks),
+        "detected": any(c.fired for c in checks),
+        "fired": [c.name for c in checks if c.fired],
+        "note": note,
+        "checks": {c.name: c.to_dict() for c in checks},
+    }
+
+
+def status_of(evaluation: Evaluation) -> str:
+    drift, decay = bool(evaluation.drift_fired), bool(evaluation.decay_fired)
+    if drift and decay:
+        return "drift+decay"
+    if drift:
+        return "drift"
+    if decay:
+        return "decay"
+    if not evaluation.drift and not evaluation.decay:
+        return "not-evaluated"
+    return "ok"
+
+
+def build_report(
+    *,
+    series: str,
+    run_id: str,
+    checked_at: datetime,
+    champion: dict,
+    data: dict,
+    evaluation: Evaluation,
+    one_step: list[dict],
+    one_step_key: str,
+) -> dict:
+    """The report of a finished evaluation; `actions` is filled in by the caller once they are decided."""
+    reasons = [_reason("drift", c) for c in evaluation.drift if c.fired]
+    reasons += [_reason("decay", c) for c in evaluation.decay if c.fired]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "series": series,
+        "run_id": run_id,
+        "checked_at": checked_at.isoformat(),
+        "status": status_of(evaluation),
+        "reasons": reasons,
+        "champion": champion,
+        "data": data,
+        "window": evaluation.window,
+        "reference": evaluation.reference,
+        "drift": _section(evaluation.drift, evaluation.drift_note),
+        "decay": {
+            **_section(evaluation.decay, evaluation.decay_note),
+            "one_step": one_step,
+            "one_step_key": one_step_key,
+        },
+        "recent": evaluation.recent,
+        "actions": {
+            "events": [],
+            "webhook": [],
+            "retrain": {"requested": False, "dataset_version": None, "reason": None, "note": "nothing fired"},
+        },
+        "thresholds": THRESHOLDS_SOURCE,
+    }
+
+
+def error_report(*, series: str, run_id: str, checked_at: datetime, error: str) -> dict:
+    """The report of a run that failed for this series (the other series are still checked)."""
+    empty = {"evaluated": False, "detected": False, "fired": [], "note": "not evaluated: the run failed", "checks": {}}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "series": series,
+        "run_id": run_id,
+        "checked_at": checked_at.isoformat(),
+        "status": "error",
+        "reasons": [],
+        "champion": None,
+        "data": None,
+        "window": None,
+        "reference": None,
+        "drift": empty,
+        "decay": {**empty, "one_step": [], "one_step_key": None},
+        "recent": [],
+        "actions": {
+            "events": [],
+            "webhook": [],
+            "retrain": {"requested": False, "dataset_version": None, "reason": None, "note": "the run failed"},
+        },
+        "thresholds": THRESHOLDS_SOURCE,
+        "error": error,
+    }
