@@ -26,6 +26,12 @@ def models(req: func.HttpRequest) -> func.HttpResponse:
     return _call("models", req)
 
 
+@bp.function_name("drift")
+@bp.route(route="drift", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def drift(req: func.HttpRequest) -> func.HttpResponse:
+    return _call("drift", req)
+
+
 @bp.function_name("promote")
 @bp.route(route="models/{series}/promote", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
 def promote(req: func.HttpRequest) -> func.HttpResponse:

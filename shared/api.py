@@ -198,6 +198,8 @@ def dashboard(args: dict, service: Service) -> ApiResponse:
         champion = service.cache.get(series)
     except ForecastOpsError:
         champion = None
+    from shared.monitoring.service import latest_report
+
     versions = [version_summary(c) for c in list_versions(service.container(settings.models_container), series)]
     data = dashboard_data(
         series=series,
@@ -205,11 +207,24 @@ def dashboard(args: dict, service: Service) -> ApiResponse:
         history=stored.days if stored else None,
         champion=champion,
         versions=versions,
-        drift=None,
+        drift=latest_report(settings, series),
         horizon=args["horizon"],
         key=args["code"],
     )
     return ApiResponse(200, render(_finite(data)).encode(), "text/html")
+
+
+def drift(args: dict, service: Service) -> ApiResponse:
+    from shared.monitoring.service import latest_report
+
+    report = latest_report(service.settings, args["series"])
+    if report is None:
+        from shared.ingest.curated import read_manifest
+
+        if args["series"] not in read_manifest(service.container(service.settings.curated_container))["series"]:
+            raise SeriesNotFound(f"unknown series {args['series']}")
+        return error_response(404, "no report yet", f"the monitor has not checked series {args['series']} yet")
+    return json_response(report)
 
 
 def promote(args: dict, service: Service) -> ApiResponse:
@@ -267,6 +282,10 @@ ENDPOINTS: dict[str, Endpoint] = {
         Endpoint(
             "models", "models", "Model versions of a series with metrics and decisions", models, (SERIES,),
             response="Models", errors=(400, 404, 503),
+        ),
+        Endpoint(
+            "drift", "drift", "Latest drift and decay report of a series (404 until the monitor has run)", drift,
+            (SERIES,), response="DriftReport", errors=(400, 404),
         ),
         Endpoint(
             "promote", "models/{series}/promote", "Make a model version the champion (atomic)", promote,

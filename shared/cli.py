@@ -119,6 +119,36 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_drift(args: argparse.Namespace) -> int:
+    from shared.monitoring.service import latest_report, run_checks
+    from shared.settings import get_settings
+
+    settings = get_settings()
+    if args.action == "check":
+        reports = run_checks(settings, series=args.series)
+    else:
+        if not args.series:
+            raise SystemExit("error: drift show needs --series")
+        report = latest_report(settings, args.series)
+        if report is None:
+            print(f"series {args.series} has no drift report yet; run `forecastops drift check`")
+            return 1
+        reports = [report]
+    if args.json:
+        print(json.dumps(reports, indent=2))
+        return 0
+    if not reports:
+        print("no series with a champion to check")
+    for report in reports:
+        print(f"{report['series']}: {report['status']} (checked {report['checked_at']})")
+        for reason in report.get("reasons", []):
+            print(f"  {reason}")
+        retrain = (report.get("actions") or {}).get("retrain") or {}
+        if retrain.get("requested"):
+            print(f"  retrain requested: {retrain.get('reason')}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="forecastops", description=__doc__)
     parser.add_argument(
@@ -150,6 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--series", help="only this series (default: every series in the file)")
     backtest.add_argument("--horizon", type=int, help="forecast horizon (default: by frequency, 28 for daily)")
     backtest.set_defaults(func=cmd_backtest)
+
+    drift = sub.add_parser("drift", help="run the drift and decay check now, or show the latest report")
+    drift.add_argument("action", choices=["check", "show"])
+    drift.add_argument("--series", help="one series (check: default every series with a champion)")
+    drift.add_argument("--json", action="store_true", help="print the full report(s) as JSON")
+    drift.set_defaults(func=cmd_drift)
 
     models = sub.add_parser("models", help="list model versions, promote one, or roll back the champion")
     models.add_argument("action", choices=["list", "promote", "rollback"])

@@ -73,5 +73,16 @@ SCHEMAS: dict[str, dict] = {
         },
         required=["status", "storage", "champions"],
     ),
+    "DriftReport": obj(
+        {
+            "schema_version": {"type": "integer"},
+            "series": STRING,
+            "run_id": STRING,
+            "checked_at": DATE_TIME,
+            "status": {"type": "string", "enum": ["ok", "drift", "decay", "drift+decay", "not-evaluated", "error"]},
+            "reasons": {"type": "array", "items": STRING},
+        },
+        extra=True,
+    ),
     "OpenApi": {"type": "object", "required": ["openapi", "paths"]},
 }

@@ -1,10 +1,13 @@
 """The forecastops command line against Azurite: upload and model registry operations."""
 
+import json
+
 import pytest
 
 from localrun.sample import monthly_files
 from shared import registry
 from shared.cli import main
+from shared.ingest import process_upload
 from shared.storage import container
 from tests.factories import publish
 
@@ -84,3 +87,19 @@ def test_backtest_prints_every_candidate(tmp_path, capsys):
     assert out.startswith("total: 92 points (0 filled), selected ")
     for candidate in ("arima", "ets", "theta", "snaive"):
         assert f"  {candidate} " in out
+
+
+def test_drift_check_and_show(app_env, capsys):
+    from shared.retrain import handle_request
+
+    for name, data in monthly_files()[-4:]:
+        request = process_upload(name, data, settings=app_env).retrain_requests[0]
+    handle_request(request, settings=app_env)
+    assert main(["drift", "show", "--series", "total"]) == 1
+    assert "no drift report yet" in capsys.readouterr().out
+    assert main(["drift", "check"]) == 0
+    first_line = capsys.readouterr().out.splitlines()[0]
+    assert first_line.startswith("total: ") and "(checked " in first_line
+    assert main(["drift", "show", "--series", "total", "--json"]) == 0
+    (report,) = json.loads(capsys.readouterr().out)
+    assert report["series"] == "total" and report["status"] in {"ok", "drift", "decay", "drift+decay", "not-evaluated"}

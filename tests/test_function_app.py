@@ -10,6 +10,7 @@ EXPECTED = {
     "forecast": ("httpTrigger", {"route": "forecast", "authLevel": func.AuthLevel.FUNCTION}),
     "models": ("httpTrigger", {"route": "models", "authLevel": func.AuthLevel.FUNCTION}),
     "health": ("httpTrigger", {"route": "health", "authLevel": func.AuthLevel.ANONYMOUS}),
+    "drift": ("httpTrigger", {"route": "drift", "authLevel": func.AuthLevel.FUNCTION}),
     "dashboard": ("httpTrigger", {"route": "dashboard", "authLevel": func.AuthLevel.FUNCTION}),
     "openapi": ("httpTrigger", {"route": "openapi.json", "authLevel": func.AuthLevel.FUNCTION}),
     "promote": ("httpTrigger", {"route": "models/{series}/promote", "authLevel": func.AuthLevel.ADMIN}),

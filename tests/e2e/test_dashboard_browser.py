@@ -10,6 +10,7 @@ import pytest
 from localrun import Runner
 from localrun.sample import monthly_files
 from shared.ingest import process_upload
+from shared.monitoring.service import run_checks
 from shared.retrain import handle_request
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -43,6 +44,7 @@ def test_dashboard_draws_history_forecast_band_and_versions(app_env, tmp_path):
             request = process_upload(name, data, settings=app_env).retrain_requests[0]
         versions.append(handle_request(request, settings=app_env).version)
     first, second = versions
+    (report,) = run_checks(app_env)
     with Runner(port=0, poll_interval=0.2) as runner:
         url = f"{runner.base_url}/api/dashboard?series=total"
         dom = chromium(tmp_path, "--dump-dom", url).stdout
@@ -59,4 +61,7 @@ def test_dashboard_draws_history_forecast_band_and_versions(app_env, tmp_path):
     table = re.search(r'<table id="versions">(.*?)</table>', dom, re.S).group(1)
     rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)
     assert len(rows) == 3 and second in rows[1] and first in rows[2] and "★" in rows[1]
+    assert '<strong class="status-' in dom and f'id="drift-status">{report["status"]}</strong>' in dom
+    drift_rows = re.findall(r"<tr>(.*?)</tr>", re.search(r'<table id="drift-tests">(.*?)</table>', dom, re.S).group(1))
+    assert len(drift_rows) == 1 + len(report["drift"]["checks"]) + len(report["decay"]["checks"])
     assert shot.stat().st_size > 20_000

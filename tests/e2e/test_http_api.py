@@ -8,12 +8,15 @@ import urllib.request
 import pytest
 
 from localrun import Runner
+from localrun.sample import monthly_files
 from shared import registry
 from shared.api import ENDPOINTS
 from shared.ingest import process_upload
 from shared.openapi import document
 from shared.storage import container
 from tests.factories import publish
+
+MONTHS = monthly_files()
 
 
 def request(url: str, method: str = "GET") -> tuple[int, dict, str]:
@@ -118,3 +121,23 @@ def test_dashboard_is_html_with_embedded_data(api):
     with urllib.request.urlopen(f"{base}/dashboard?series=total") as response:
         page = response.read().decode()
     assert version in page and "<script" in page and "http://" not in page.split("<body>")[0]
+
+
+def test_drift_report_is_404_until_the_monitor_ran_then_served(api):
+    from shared.monitoring.service import run_checks
+    from shared.retrain import handle_request
+
+    base, settings = api
+    assert request(f"{base}/drift?series=nope")[:2] == (
+        404,
+        {"error": "series not found", "detail": "unknown series nope"},
+    )
+    for name, data in MONTHS[-4:]:
+        retrain = process_upload(name, data, settings=settings).retrain_requests[0]
+    handle_request(retrain, settings=settings)
+    status, body, _ = request(f"{base}/drift?series=total")
+    assert status == 404 and body["error"] == "no report yet"
+    (report,) = run_checks(settings)
+    status, body, _ = request(f"{base}/drift?series=total")
+    assert status == 200 and body["run_id"] == report["run_id"] and body["status"] == report["status"]
+    assert set(body["drift"]["checks"]) >= {"ks", "psi", "wasserstein", "level_shift"}
