@@ -49,7 +49,7 @@ param maximumElasticWorkerCount int = 10
 param minimumElasticInstanceCount int = 1
 
 @description('NCRONTAB schedule of the drift and decay monitor (app setting DRIFT_SCHEDULE).')
-param driftSchedule string = '0 0 6 * * *'
+param driftSchedule string = '0 30 2 * * *'
 
 @description('Also create an Azure ML workspace (model registry and experiment tracking) with its key vault and storage.')
 param enableMachineLearning bool = false
