@@ -4,11 +4,14 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP_FLAGS := --quiet --disable-pip-version-check
+# The package build (scripts/package.py) needs a pip that maps manylinux_2_28 onto older manylinux wheels.
+PIP_VERSION := pip==26.3
 
 .PHONY: install run test lint bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_FLAGS) --upgrade $(PIP_VERSION)
 	$(PY) -m pip install $(PIP_FLAGS) -r requirements-dev.txt
 	$(PY) -m pip install $(PIP_FLAGS) --no-deps -e .
 	touch $@
