@@ -115,10 +115,18 @@ def max_horizon(freq: str) -> int:
     return MAX_HORIZON.get(freq[0].upper(), 24)
 
 
-def forecast_document(model, *, series: str, version: str, freq: str, trained_through: str) -> dict:
-    """The stored forecast path up to the maximum horizon at the standard levels."""
+def forecast_document(
+    model, *, series: str, version: str, freq: str, trained_through: str, floor: float | None = None
+) -> dict:
+    """The stored forecast path up to the maximum horizon at the standard levels.
+
+    `floor` (0 for a series that was never negative, such as sales) clips the mean and the bounds:
+    an interval reaching below what the series can take only looks wider than it is.
+    """
     horizon = max_horizon(freq)
     frame = model.predict(horizon, levels=STORED_LEVELS)
+    if floor is not None:
+        frame = frame.clip(lower=floor)
     points = []
     for stamp, row in frame.iterrows():
         point = {"date": stamp.date().isoformat(), "mean": float(row["mean"])}
@@ -133,6 +141,7 @@ def forecast_document(model, *, series: str, version: str, freq: str, trained_th
         "trained_through": trained_through,
         "levels": list(STORED_LEVELS),
         "max_horizon": horizon,
+        "floor": floor,
         "points": points,
     }
 
@@ -239,7 +248,10 @@ def _retrain(body: dict, series: str, requested: str, settings: Settings, correl
         },
         "training_seconds": round((datetime.now(UTC) - started).total_seconds(), 3),
     }
-    forecast = forecast_document(served, series=series, version=version, freq=freq, trained_through=trained_through)
+    floor = 0.0 if float(y.min()) >= 0 else None
+    forecast = forecast_document(
+        served, series=series, version=version, freq=freq, trained_through=trained_through, floor=floor
+    )
     write_version(models, series, version, model=served, card=card, forecast=forecast)
     reason = {
         "first-model": "first model",

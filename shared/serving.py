@@ -114,9 +114,12 @@ def build_forecast(champion: Champion, horizon: int, level: float) -> dict:
         raise BadParameter("horizon", f"must be an integer from 1 to {doc['max_horizon']}, got {horizon}")
     if not MIN_LEVEL <= level <= MAX_LEVEL:
         raise BadParameter("level", f"must be a number from {MIN_LEVEL:g} to {MAX_LEVEL:g}, got {level:g}")
+    floor = doc.get("floor")
     points = []
     for point in doc["points"][:horizon]:
         lower, upper = _bounds(point, doc["levels"], level)
+        if floor is not None:
+            lower, upper = max(lower, floor), max(upper, floor)
         points.append({"date": point["date"], "forecast": point["mean"], "lower": lower, "upper": upper})
     return {
         "series": champion.series,

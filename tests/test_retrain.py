@@ -122,3 +122,17 @@ def test_too_little_data_is_skipped_not_failed(settings):
     request = ingest(settings, 0)  # the sample's first month holds one day
     outcome = handle_request(request, settings=settings)
     assert (outcome.status, outcome.reason) == ("skipped", "insufficient data")
+
+
+def test_sales_forecasts_are_never_negative(settings):
+    from shared.api import Service, respond
+
+    handle_request(ingest(settings, 0, 1, 2), settings=settings)
+    models = container(settings.models_container, settings)
+    pointer, _ = registry.read_champion(models, "total")
+    doc = registry.read_forecast(models, "total", pointer["version"])
+    assert doc["floor"] == 0.0
+    assert min(p["lower_99"] for p in doc["points"]) >= 0
+    for level in ("99.5", "97", "60"):
+        body = json.loads(respond("forecast", {"horizon": "90", "level": level}, Service(settings)).body)
+        assert min(p["lower"] for p in body["points"]) >= 0 and min(p["forecast"] for p in body["points"]) >= 0
