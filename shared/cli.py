@@ -90,11 +90,10 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     from shared.errors import UploadRejected
-    from shared.forecasting import regularize, select_model
+    from shared.forecasting import select_model
     from shared.ingest.parse import parse_upload
+    from shared.retrain import training_series
 
     try:
         parsed = parse_upload(Path(args.input).read_bytes(), default_series=args.series or "total")
@@ -105,9 +104,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     for name in series:
         if name not in parsed.daily:
             raise SystemExit(f"error: no series {name} in {args.input}; it has {', '.join(parsed.series)}")
-        raw = pd.Series(parsed.daily[name], dtype="float64").sort_index()
-        raw.index = pd.DatetimeIndex(raw.index)
-        y, filled = regularize(raw)
+        y, filled = training_series(parsed.daily[name])
         selection = select_model(y, horizon=args.horizon)
         print(f"{name}: {len(y)} points ({filled} filled), selected {selection.spec.get('name')}")
         print(f"  {'candidate':<14} {'MASE':>7} {'sMAPE':>7} {'RMSE':>10} {'cover95':>8}")

@@ -146,12 +146,12 @@ def forecast_document(
     }
 
 
-def _training_series(days: dict):
+def training_series(days: dict, freq: str | None = None):
+    """The curated days as a regular float series (gaps interpolated) and the number of days filled."""
     import pandas as pd
 
-    raw = pd.Series(days, dtype="float64").sort_index()
-    raw.index = pd.DatetimeIndex(raw.index)
-    return regularize(raw)
+    raw = pd.Series(list(days.values()), index=pd.to_datetime(list(days)), dtype="float64").sort_index()
+    return regularize(raw, freq)
 
 
 def handle_request(
@@ -196,7 +196,7 @@ def _retrain(body: dict, series: str, requested: str, settings: Settings, correl
         return RetrainOutcome("skipped", "already trained", series, requested, done.get("version"))
 
     started = datetime.now(UTC)
-    y, filled = _training_series(curated.days)
+    y, filled = training_series(curated.days)
     pointer, pointer_etag = read_champion(models, series)
     champion_card = read_card(models, series, pointer["version"]) if pointer else None
     log.info(

@@ -136,3 +136,60 @@ def test_sales_forecasts_are_never_negative(settings):
     for level in ("99.5", "97", "60"):
         body = json.loads(respond("forecast", {"horizon": "90", "level": level}, Service(settings)).body)
         assert min(p["lower"] for p in body["points"]) >= 0 and min(p["forecast"] for p in body["points"]) >= 0
+
+
+def install_champion(settings, spec: dict) -> str:
+    """A champion with a chosen specification, published like a retrain would."""
+    from tests.factories import publish
+
+    version = publish(settings)
+    models = container(settings.models_container, settings)
+    card = registry.read_card(models, "total", version)
+    # The card is immutable: publish a second version whose card carries the wanted spec.
+    second = registry.new_version_id()
+    model = registry.load_model(models, "total", version)
+    registry.write_version(
+        models,
+        "total",
+        second,
+        model=model,
+        card={**card, "version": second, "spec": spec},
+        forecast=registry.read_forecast(models, "total", version),
+    )
+    registry.promote(models, "total", second)
+    return second
+
+
+def test_challenger_that_is_not_better_keeps_and_refreshes_the_champion(settings):
+    from shared.forecasting import select_model
+    from shared.ingest.curated import read_series
+    from shared.retrain import training_series
+
+    request = ingest(settings, 0, 1, 2, 3)
+    days = read_series(container(settings.curated_container, settings), "total").days
+    y, _ = training_series(days)
+    same_spec = select_model(y).spec  # the challenger this data selects: it cannot beat itself by the margin
+    champion = install_champion(settings, same_spec)
+    outcome = handle_request(request, settings=settings)
+    assert (outcome.status, outcome.reason) == ("trained", "kept-champion")
+    models = container(settings.models_container, settings)
+    card = registry.read_card(models, "total", outcome.version)
+    assert card["decision"]["outcome"] == "kept-champion" and card["decision"]["promote"] is False
+    assert card["decision"]["champion_version"] == champion and card["decision"]["rule"]
+    assert card["spec"]["name"] == same_spec["name"] and card["dataset"]["end"] == "2013-10-31"
+    assert registry.read_champion(models, "total")[0]["version"] == outcome.version  # the refreshed champion
+    assert registry.read_forecast(models, "total", outcome.version)["points"][0]["date"] == "2013-11-01"
+
+
+def test_clearly_better_challenger_is_promoted(settings):
+    request = ingest(settings, 0, 1, 2, 3)
+    naive_mean = {"name": "snaive", "freq": "D", "period": 1}  # yesterday's value: a weak champion
+    champion = install_champion(settings, naive_mean)
+    outcome = handle_request(request, settings=settings)
+    assert (outcome.status, outcome.reason) == ("trained", "promoted")
+    card = registry.read_card(container(settings.models_container, settings), "total", outcome.version)
+    decision = card["decision"]
+    assert (
+        decision["outcome"] == "promoted" and decision["promote"] is True and decision["champion_version"] == champion
+    )
+    assert decision["challenger"]["metrics"]["mase"] < 0.98 * decision["champion"]["metrics"]["mase"]

@@ -11,7 +11,6 @@ import pandas as pd
 from azure.storage.blob import ContainerClient
 
 from shared.errors import ConcurrencyConflict, NoModelYet, SeriesNotFound, VersionNotFound
-from shared.forecasting import regularize
 from shared.forecasting.registry import series_freq
 from shared.ingest.curated import read_series
 from shared.registry import list_series, read_card, read_champion, read_forecast
@@ -90,9 +89,9 @@ def run_scheduled(past_due: bool, settings: Settings | None = None) -> list[dict
 
 
 def _regular_series(days: dict[date, float], freq: str | None) -> pd.Series:
-    raw = pd.Series(days, dtype="float64").sort_index()
-    raw.index = pd.DatetimeIndex(raw.index)
-    regular, _ = regularize(raw, freq)
+    from shared.retrain import training_series
+
+    regular, _ = training_series(days, freq)
     return regular
 
 
