@@ -119,3 +119,24 @@ def test_malformed_upload_through_the_runner_changes_nothing(stack, tmp_path, ap
     after = champion_forecast(stack)
     assert after["model_version"] == before["model_version"]
     assert after["trained_through"] == before["trained_through"] == "2013-09-30"
+
+
+def test_the_same_file_twice_makes_one_dataset_version_and_one_model_version(stack, tmp_path, app_env):
+    from shared import registry
+    from shared.ingest.curated import read_manifest
+
+    for index in (0, 1, 2):
+        upload(tmp_path, index)
+    wait_for(lambda: champion_forecast(stack))
+    assert stack.wait_idle(120)
+    curated = container(app_env.curated_container, app_env)
+    models = container(app_env.models_container, app_env)
+    dataset_before = read_manifest(curated)["dataset_version"]
+    versions_before = registry.list_versions(models, "total")
+    again = tmp_path / "again.csv"
+    again.write_bytes(MONTHS[2][1])
+    assert cli(["upload", str(again)]) == 0
+    wait_for(lambda: stack.counter("ingest").processed == 4)
+    assert stack.wait_idle(60)
+    assert read_manifest(curated)["dataset_version"] == dataset_before
+    assert registry.list_versions(models, "total") == versions_before
