@@ -111,12 +111,9 @@ class EtsFit(Forecaster):
         linear = self.spec["error"] == "add" and self.spec["seasonal"] != "mul" and self.spec["trend"] != "mul"
         if linear:
             return mean, normal_bounds(mean, self._linear_sd(h), levels)
-        paths = self._simulate(h)
-        bounds = {}
-        for level in levels:
-            lo, hi = np.quantile(paths, [0.5 - level / 200, 0.5 + level / 200], axis=0)
-            bounds[level] = (lo, hi)
-        return mean, bounds
+        probs = [p for level in levels for p in (0.5 - level / 200, 0.5 + level / 200)]
+        quantiles = np.quantile(self._simulate(h), probs, axis=0)  # one sort for every level
+        return mean, {level: (quantiles[2 * i], quantiles[2 * i + 1]) for i, level in enumerate(levels)}
 
 
 class Ets:
