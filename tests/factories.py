@@ -1,4 +1,6 @@
-"""Test data builders: real fitted models published to the registry without running selection."""
+"""Test helpers: real fitted models published to the registry without running selection, and waiting."""
+
+import time
 
 import numpy as np
 import pandas as pd
@@ -30,3 +32,14 @@ def publish(settings, series="total", level=100.0, promote=True):
     if promote:
         registry.promote(models, series, version)
     return version
+
+
+def wait_for(predicate, timeout: float = 120.0, interval: float = 0.2):
+    """The first truthy value of `predicate()`, polled until `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")

@@ -58,6 +58,12 @@ def seasonal(m: int, n: int) -> bool:
     return m > 1 and n >= 2 * m
 
 
+def end_aligned_blocks(n: int, block: int) -> list[slice]:
+    """Consecutive slices of `block` points aligned to the end of `n` points (a leading partial block is dropped)."""
+    start = n - (n // block) * block
+    return [slice(i, i + block) for i in range(start, n, block)]
+
+
 def residual_variance(values: np.ndarray, positions: np.ndarray, m: int, block: int) -> tuple[float, int]:
     """Pooled variance around per-block position means, and its degrees of freedom.
 
@@ -67,14 +73,11 @@ def residual_variance(values: np.ndarray, positions: np.ndarray, m: int, block: 
     so window and reference variances are estimated the same way and slow level changes in a long
     reference do not inflate its variance.
     """
-    n = len(values)
-    blocks = n // block
-    if blocks == 0:
+    parts = end_aligned_blocks(len(values), block)
+    if not parts:
         return float("nan"), 0
-    start = n - blocks * block
     sse, dof = 0.0, 0
-    for b in range(blocks):
-        part = slice(start + b * block, start + (b + 1) * block)
+    for part in parts:
         x, pos = values[part], positions[part]
         if seasonal(m, block):
             fitted = position_means(x, pos, m)[pos]
@@ -182,14 +185,11 @@ def deviation_variance(sample: Sample, reference_profile: np.ndarray, block: int
     around the long-run profile rather than each block's own position means keeps the estimate
     steady when the weekly pattern drifts from month to month, as it does in sales data.
     """
-    n = len(sample.values)
-    blocks = n // block
-    if blocks == 0:
+    parts = end_aligned_blocks(len(sample.values), block)
+    if not parts:
         return float("nan"), 0
-    start = n - blocks * block
     sse, dof = 0.0, 0
-    for b in range(blocks):
-        part = slice(start + b * block, start + (b + 1) * block)
+    for part in parts:
         x = sample.values[part] - reference_profile[sample.positions[part]]
         sse += float(np.sum((x - x.mean()) ** 2))
         dof += len(x) - 1

@@ -12,6 +12,7 @@ from localrun import Runner
 from localrun.sample import monthly_files
 from shared.cli import main as cli
 from shared.storage import container
+from tests.factories import wait_for
 
 pytestmark = pytest.mark.slow
 MONTHS = monthly_files()
@@ -23,16 +24,6 @@ def get(url: str) -> tuple[int, dict]:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
-
-
-def wait_for(predicate, timeout: float = 120.0, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """End to end through the local runner: normal months, then a month with a level shift, the monitor, the retrain."""
 
 import json
-import time
 
 import pytest
 
@@ -12,6 +11,7 @@ from shared.cli import main as cli
 from shared.monitoring.config import get_monitor_settings
 from shared.monitoring.service import latest_report
 from shared.storage import container, queue
+from tests.factories import wait_for
 
 pytestmark = pytest.mark.slow
 MONTHS = monthly_files()
@@ -25,16 +25,6 @@ def monitor_env(app_env, monkeypatch):
     get_monitor_settings.cache_clear()
     yield app_env
     get_monitor_settings.cache_clear()
-
-
-def wait_for(predicate, timeout: float = 120.0, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 def upload(tmp_path, name: str, data: bytes) -> None:
