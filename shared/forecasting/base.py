@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 import numpy as np
@@ -50,7 +51,7 @@ def scale_bounds(mean: np.ndarray, bounds: Bounds, factors: dict[float, float]) 
     return {level: out[level] for level in bounds}
 
 
-class Forecaster:
+class Forecaster(ABC):
     """A fitted model: its spec, fitted parameters and the few numbers prediction needs.
 
     Subclasses implement `_forecast(h, levels)`; this class dates the result, applies the interval
@@ -63,8 +64,9 @@ class Forecaster:
         self.last_date = pd.Timestamp(last_date)
         self.freq = freq
 
+    @abstractmethod
     def _forecast(self, h: int, levels: list[float]) -> tuple[np.ndarray, Bounds]:
-        raise NotImplementedError
+        """Mean and uncalibrated bounds per level for the next h periods."""
 
     def interval_factors(self, levels: list[float]) -> dict[float, float]:
         """Calibration factor per level from the spec (1 for model intervals)."""
