@@ -57,7 +57,7 @@ def run_demo(args: argparse.Namespace) -> int:
     load_local_settings(args.settings)
 
     from shared.settings import get_settings
-    from shared.storage import container, ensure_resources
+    from shared.storage import ensure_resources
 
     azurite = Azurite(location=args.data_dir)
     if azurite.already_running():
@@ -65,52 +65,58 @@ def run_demo(args: argparse.Namespace) -> int:
     else:
         azurite.start()
         log.info("Azurite started (data in %s)", args.data_dir)
-    settings = get_settings()
-    ensure_resources(settings)
-    runner = Runner(port=args.port, poll_interval=0.5).start()
-    base = runner.base_url
     try:
-        incoming = container(settings.incoming_container, settings)
-        started = time.monotonic()
-        months = monthly_files()
-        for name, data in months:
-            incoming.upload_blob(name, data, overwrite=True)
-            log.info("uploaded %s/%s (%d bytes)", settings.incoming_container, name, len(data))
-            _wait_ingested(incoming, name)
-        log.info("all %d monthly files ingested after %.1fs", len(months), time.monotonic() - started)
-        deadline = started + args.timeout
-        status, body = _get(f"{base}/api/forecast?horizon=28")
-        while status != 200:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no forecast within {args.timeout:.0f}s: {status} {body}")
-            time.sleep(0.5)
-            status, body = _get(f"{base}/api/forecast?horizon=28")
-        log.info(
-            "first forecast %.1fs after the first upload: %d points, model %s trained through %s",
-            time.monotonic() - started,
-            len(body["points"]),
-            body["model_version"],
-            body["trained_through"],
-        )
-        runner.wait_idle(timeout=args.timeout)
-        _, body = _get(f"{base}/api/forecast?horizon=28")
-        log.info(
-            "all retraining done %.1fs after the first upload; champion %s trained through %s",
-            time.monotonic() - started,
-            body["model_version"],
-            body["trained_through"],
-        )
-        print(f"\nForecastOps is running on {base}")
-        for path in ("dashboard", "forecast?series=total&horizon=28&level=95", "models?series=total", "health"):
-            print(f"  {base}/api/{path}")
-        if args.exit:
-            return 0
-        print("Ctrl-C to stop")
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            print("stopping")
-        return 0
+        settings = get_settings()
+        ensure_resources(settings)
+        with Runner(port=args.port, poll_interval=0.5) as runner:
+            return _upload_and_serve(args, settings, runner)
     finally:
-        runner.stop()
         azurite.stop()
+
+
+def _upload_and_serve(args: argparse.Namespace, settings, runner: Runner) -> int:
+    """Upload the sample month by month, report the time to the first forecast, then serve."""
+    from shared.storage import container
+
+    base = runner.base_url
+    incoming = container(settings.incoming_container, settings)
+    started = time.monotonic()
+    months = monthly_files()
+    for name, data in months:
+        incoming.upload_blob(name, data, overwrite=True)
+        log.info("uploaded %s/%s (%d bytes)", settings.incoming_container, name, len(data))
+        _wait_ingested(incoming, name)
+    log.info("all %d monthly files ingested after %.1fs", len(months), time.monotonic() - started)
+    deadline = started + args.timeout
+    status, body = _get(f"{base}/api/forecast?horizon=28")
+    while status != 200:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no forecast within {args.timeout:.0f}s: {status} {body}")
+        time.sleep(0.5)
+        status, body = _get(f"{base}/api/forecast?horizon=28")
+    log.info(
+        "first forecast %.1fs after the first upload: %d points, model %s trained through %s",
+        time.monotonic() - started,
+        len(body["points"]),
+        body["model_version"],
+        body["trained_through"],
+    )
+    runner.wait_idle(timeout=args.timeout)
+    _, body = _get(f"{base}/api/forecast?horizon=28")
+    log.info(
+        "all retraining done %.1fs after the first upload; champion %s trained through %s",
+        time.monotonic() - started,
+        body["model_version"],
+        body["trained_through"],
+    )
+    print(f"\nForecastOps is running on {base}")
+    for path in ("dashboard", "forecast?series=total&horizon=28&level=95", "models?series=total", "health"):
+        print(f"  {base}/api/{path}")
+    if args.exit:
+        return 0
+    print("Ctrl-C to stop")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        print("stopping")
+    return 0
