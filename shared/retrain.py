@@ -199,6 +199,7 @@ def _retrain(body: dict, series: str, requested: str, settings: Settings, correl
     y, filled = training_series(curated.days)
     pointer, pointer_etag = read_champion(models, series)
     champion_card = read_card(models, series, pointer["version"]) if pointer else None
+    champion_version = champion_card["version"] if champion_card else None
     log.info(
         "retraining %s on %d points (%s..%s, %d filled), champion %s",
         series,
@@ -206,16 +207,18 @@ def _retrain(body: dict, series: str, requested: str, settings: Settings, correl
         y.index[0].date(),
         y.index[-1].date(),
         filled,
-        champion_card["version"] if champion_card else "none",
+        champion_version or "none",
     )
     selection = select_model(y, champion_spec=champion_card["spec"] if champion_card else None)
-    promote = bool(selection.decision.get("promote", champion_card is None))
     if champion_card is None:
         outcome, served, served_spec = "first-model", selection.model, selection.spec
-    elif promote:
+        reason = "first model"
+    elif selection.decision.get("promote"):
         outcome, served, served_spec = "promoted", selection.model, selection.spec
+        reason = f"challenger beat champion {champion_version}"
     else:
         outcome, served, served_spec = "kept-champion", selection.champion_model, champion_card["spec"]
+        reason = f"refresh of champion {champion_version} with new data"
 
     version = new_version_id()
     freq = served_spec.get("freq") or y.index.freqstr
@@ -243,7 +246,7 @@ def _retrain(body: dict, series: str, requested: str, settings: Settings, correl
         "decision": {
             **selection.decision,
             "outcome": outcome,
-            "champion_version": champion_card["version"] if champion_card else None,
+            "champion_version": champion_version,
             "challenger_spec": selection.spec,
         },
         "training_seconds": round((datetime.now(UTC) - started).total_seconds(), 3),
@@ -253,11 +256,6 @@ def _retrain(body: dict, series: str, requested: str, settings: Settings, correl
         served, series=series, version=version, freq=freq, trained_through=trained_through, floor=floor
     )
     write_version(models, series, version, model=served, card=card, forecast=forecast)
-    reason = {
-        "first-model": "first model",
-        "promoted": f"challenger beat champion {champion_card['version'] if champion_card else ''}".strip(),
-        "kept-champion": f"refresh of champion {champion_card['version'] if champion_card else ''} with new data",
-    }[outcome]
     try:
         set_champion(models, series, version, reason=reason, expected_etag=pointer_etag)
     except ConcurrencyConflict:
