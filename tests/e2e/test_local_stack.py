@@ -46,6 +46,15 @@ def champion_forecast(stack, version_not=None):
     return None
 
 
+def settled_champion(stack, tmp_path) -> dict:
+    """Upload the first three months, wait until every retrain is done, return the champion's forecast."""
+    for index in (0, 1, 2):
+        upload(tmp_path, index)
+    wait_for(lambda: champion_forecast(stack))
+    assert stack.wait_idle(120)
+    return champion_forecast(stack)
+
+
 def test_upload_to_forecast(stack, tmp_path, app_env):
     status, body = get(f"{stack.base_url}/api/forecast")
     assert status == 404 and body["error"] == "series not found"
@@ -62,11 +71,7 @@ def test_upload_to_forecast(stack, tmp_path, app_env):
 
 
 def test_forecast_keeps_answering_from_the_champion_while_a_retrain_runs(stack, tmp_path, app_env):
-    for index in (0, 1, 2):
-        upload(tmp_path, index)
-    wait_for(lambda: champion_forecast(stack))
-    assert stack.wait_idle(120)
-    first = champion_forecast(stack)
+    first = settled_champion(stack, tmp_path)
     seen: list[tuple[int, str | None]] = []
     stop = threading.Event()
 
@@ -94,11 +99,7 @@ def test_forecast_keeps_answering_from_the_champion_while_a_retrain_runs(stack, 
 
 
 def test_malformed_upload_through_the_runner_changes_nothing(stack, tmp_path, app_env):
-    for index in (0, 1, 2):
-        upload(tmp_path, index)
-    wait_for(lambda: champion_forecast(stack))
-    assert stack.wait_idle(120)
-    before = champion_forecast(stack)
+    before = settled_champion(stack, tmp_path)
     bad = tmp_path / "broken.csv"
     bad.write_bytes(b"TransactionDate,PaidAmount\n2013-10-01,12\n2013-10-02,twelve\n")
     assert cli(["upload", str(bad)]) == 0
@@ -116,10 +117,7 @@ def test_the_same_file_twice_makes_one_dataset_version_and_one_model_version(sta
     from shared import registry
     from shared.ingest.curated import read_manifest
 
-    for index in (0, 1, 2):
-        upload(tmp_path, index)
-    wait_for(lambda: champion_forecast(stack))
-    assert stack.wait_idle(120)
+    settled_champion(stack, tmp_path)
     curated = container(app_env.curated_container, app_env)
     models = container(app_env.models_container, app_env)
     dataset_before = read_manifest(curated)["dataset_version"]
