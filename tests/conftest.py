@@ -10,6 +10,12 @@ from localrun.azurite import Azurite
 from shared.settings import Settings
 
 
+@pytest.fixture(autouse=True)
+def _outside_the_repo(tmp_path, monkeypatch):
+    """Run each test in its own folder, so no developer's local.settings.json leaks into the CLI's settings."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture(scope="session")
 def azurite():
     """A real Azurite on free loopback ports, in memory, for the whole session."""

@@ -1,5 +1,7 @@
 """Every function of function_app.py, found by introspection, has the trigger and binding it must have."""
 
+from pathlib import Path
+
 import azure.functions as func
 import pytest
 
@@ -75,5 +77,6 @@ def test_importing_the_app_loads_no_heavy_library():
         "heavy = [m for m in ('pandas', 'statsmodels', 'azure.ai.ml', 'scipy', 'numpy') if m in sys.modules]\n"
         "print(','.join(heavy))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    repo = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=repo)
     assert out.stdout.strip() == ""
