@@ -39,55 +39,9 @@ def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-def position_means(values: np.ndarray, positions: np.ndarray, m: int) -> np.ndarray:
-    """Mean of the values at each seasonal position 0..m-1 (NaN where a position has no value)."""
-    sums = np.bincount(positions, weights=values, minlength=m)
-    counts = np.bincount(positions, minlength=m)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-
-
-def balanced_mean(values: np.ndarray, positions: np.ndarray, m: int) -> float:
-    """Mean of the per-position means: a level estimate that an unequal count of weekdays does not bias."""
-    means = position_means(values, positions, m)
-    return float(np.nanmean(means))
-
-
 def seasonal(m: int, n: int) -> bool:
     """Whether a block of n points has at least two values per seasonal position to estimate a profile."""
     return m > 1 and n >= 2 * m
-
-
-def end_aligned_blocks(n: int, block: int) -> list[slice]:
-    """Consecutive slices of `block` points aligned to the end of `n` points (a leading partial block is dropped)."""
-    start = n - (n // block) * block
-    return [slice(i, i + block) for i in range(start, n, block)]
-
-
-def residual_variance(values: np.ndarray, positions: np.ndarray, m: int, block: int) -> tuple[float, int]:
-    """Pooled variance around per-block position means, and its degrees of freedom.
-
-    The values are cut into consecutive blocks of `block` points aligned to the end (a leading partial
-    block is dropped); within each block, the deviations from that block's seasonal position means (or
-    from its mean when a block is too short for a profile) are pooled. The window is one such block,
-    so window and reference variances are estimated the same way and slow level changes in a long
-    reference do not inflate its variance.
-    """
-    parts = end_aligned_blocks(len(values), block)
-    if not parts:
-        return float("nan"), 0
-    sse, dof = 0.0, 0
-    for part in parts:
-        x, pos = values[part], positions[part]
-        if seasonal(m, block):
-            fitted = position_means(x, pos, m)[pos]
-            used = int(np.count_nonzero(np.bincount(pos, minlength=m)))
-        else:
-            fitted = np.full(len(x), x.mean())
-            used = 1
-        sse += float(np.sum((x - fitted) ** 2))
-        dof += len(x) - used
-    return (sse / dof if dof > 0 else float("nan")), dof
 
 
 def ks_check(reference: np.ndarray, window: np.ndarray) -> Check:
@@ -155,112 +109,128 @@ class Sample:
         if len(self.values) != len(self.positions):
             raise ValueError("values and positions must have the same length")
 
-
-def noise_sd(reference: Sample, block: int) -> float:
-    """Standard deviation of the reference around its within-block seasonal means."""
-    var, _ = residual_variance(reference.values, reference.positions, reference.m, block)
-    return math.sqrt(var) if var > 0 else float("nan")
+    def at(self, position: int) -> np.ndarray:
+        return self.values[self.positions == position]
 
 
-def level_check(reference: Sample, window: Sample, sd: float) -> Check:
-    """Change of the seasonally balanced mean, in noise standard deviations of the reference."""
-    delta = balanced_mean(window.values, window.positions, window.m) - balanced_mean(
-        reference.values, reference.positions, reference.m
-    )
-    value = delta / sd if sd > 0 else math.inf * np.sign(delta)
+def position_scores(reference: Sample, window: Sample) -> np.ndarray:
+    """Normal scores of the window's values among the reference values of the same seasonal position.
+
+    Each value's mid-rank among the reference values of its weekday (its position; all reference values
+    for a position the reference lacks) becomes the quantile (rank + 0.5) / (n + 1) and then a
+    standard normal score. Ranks make the scores indifferent to skew, outliers and the two clusters of
+    sales days (busy and quiet) that break means and standard deviations, and comparing each value with
+    its own weekday takes the weekly pattern out: for an unchanged series the scores are about N(0, 1).
+    """
+    scores = np.empty(len(window.values))
+    everything = np.sort(reference.values)
+    for position in np.unique(window.positions):
+        ranked = np.sort(reference.at(position))
+        if len(ranked) == 0:
+            ranked = everything
+        here = window.positions == position
+        x = window.values[here]
+        rank = (np.searchsorted(ranked, x, "left") + np.searchsorted(ranked, x, "right")) / 2
+        scores[here] = stats.norm.ppf((rank + 0.5) / (len(ranked) + 1))
+    return scores
+
+
+def level_check(scores: np.ndarray) -> Check:
+    """Mean normal score of the window against its weekdays in the reference (two-sided)."""
+    value = float(np.mean(scores))
     return Check(
         "level_shift",
         _finite(value),
         th.LEVEL_SHIFT,
         abs(value) > th.LEVEL_SHIFT,
-        {"delta": float(delta), "noise_sd": sd},
-        "difference of the weekday-balanced means in reference noise standard deviations (two-sided)",
+        {"points": len(scores)},
+        "mean normal score of the window's values ranked among the reference values of the same weekday "
+        "(0 when alike, two-sided)",
     )
 
 
-def deviation_variance(sample: Sample, reference_profile: np.ndarray, block: int) -> tuple[float, int]:
-    """Mean squared deviation from the reference's seasonal profile plus each block's own level.
+def profile_check(scores: np.ndarray, window: Sample) -> Check:
+    """Spread of the weekday means of the normal scores around their overall mean (level removed).
 
-    Blocks of `block` points are aligned to the end (a leading partial block is dropped). Measuring
-    around the long-run profile rather than each block's own position means keeps the estimate
-    steady when the weekly pattern drifts from month to month, as it does in sales data.
+    The sum over weekdays of count * (weekday mean score - mean score)^2: chi-square-like with one
+    degree of freedom per weekday but one when the days are independent, and larger when some
+    weekdays moved up against others (a changed weekly pattern) rather than all together (a level shift).
     """
-    parts = end_aligned_blocks(len(sample.values), block)
-    if not parts:
-        return float("nan"), 0
-    sse, dof = 0.0, 0
-    for part in parts:
-        x = sample.values[part] - reference_profile[sample.positions[part]]
-        sse += float(np.sum((x - x.mean()) ** 2))
-        dof += len(x) - 1
-    return (sse / dof if dof > 0 else float("nan")), dof
-
-
-def variance_check(reference: Sample, window: Sample, block: int) -> Check:
-    """Log ratio of the window's and the reference's variances around the reference profile (two-sided)."""
-    shape = np.nan_to_num(profile(reference)) if seasonal(reference.m, block) else np.zeros(reference.m)
-    ref_var, ref_dof = deviation_variance(reference, shape, block)
-    win_var, win_dof = deviation_variance(window, shape, block)
-    both_positive = ref_var > 0 and win_var > 0
-    value = math.log(win_var / ref_var) if both_positive else (0.0 if ref_var == win_var else math.inf)
-    return Check(
-        "variance_change",
-        _finite(value),
-        th.VARIANCE_LOG_RATIO,
-        abs(value) > th.VARIANCE_LOG_RATIO,
-        {
-            "ratio": _finite(math.exp(value)) if math.isfinite(value) else None,
-            "window_dof": win_dof,
-            "ref_dof": ref_dof,
-        },
-        "log ratio of the variances around the reference weekday profile and the own level (two-sided)",
-    )
-
-
-def profile(sample: Sample) -> np.ndarray:
-    """Seasonal profile: position means minus their mean (NaN for a position without values)."""
-    means = position_means(sample.values, sample.positions, sample.m)
-    return means - np.nanmean(means)
-
-
-def profile_check(reference: Sample, window: Sample, sd: float) -> Check:
-    """Root-mean-square difference of the seasonal profiles, in reference noise standard deviations.
-
-    The window's profile is rescaled by the ratio of the reference and window levels first (when both
-    are positive): sales seasonality is proportional to the level, so a change of level alone is the
-    level check's finding, not a change of the profile.
-    """
-    p_ref, p_win = profile(reference), profile(window)
-    ref_level = balanced_mean(reference.values, reference.positions, reference.m)
-    win_level = balanced_mean(window.values, window.positions, window.m)
-    factor = ref_level / win_level if ref_level > 0 and win_level > 0 else 1.0
-    diff = p_win * factor - p_ref
-    value = float(np.sqrt(np.nanmean(diff**2))) / sd if sd > 0 else math.inf
+    overall = float(np.mean(scores))
+    means: list[float | None] = []
+    value = 0.0
+    for position in range(window.m):
+        here = scores[window.positions == position]
+        means.append(_finite(float(np.mean(here))) if len(here) else None)
+        if len(here):
+            value += len(here) * (float(np.mean(here)) - overall) ** 2
     return Check(
         "seasonal_profile",
         _finite(value),
         th.PROFILE,
         value > th.PROFILE,
-        {
-            "window_profile": [_finite(v) for v in p_win * factor],
-            "reference_profile": [_finite(v) for v in p_ref],
-            "level_factor": factor,
-        },
-        "RMS difference of the seasonal (day-of-week) profiles in reference noise standard deviations",
+        {"position_mean_scores": means, "mean_score": _finite(overall)},
+        "sum over weekdays of count x (weekday mean normal score - mean normal score)^2: weekdays that moved "
+        "against each other",
+    )
+
+
+def standardized(reference: Sample, values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Values as standard scores of their position in the reference (on log(1 + y) when nothing is negative).
+
+    Each position's mean and standard deviation come from the reference (the whole reference for a
+    position with fewer than two values); a standard deviation is floored at a quarter of the pooled
+    one, so a weekday that was almost constant does not turn one unusual day into an infinite score.
+    """
+    nonnegative = bool(np.all(reference.values >= 0) and np.all(values >= 0))
+    scale = np.log1p if nonnegative else np.asarray
+    ref = scale(reference.values)
+    pooled = float(np.std(ref, ddof=1)) if len(ref) > 1 else 0.0
+    means, sds = np.full(reference.m, np.mean(ref)), np.full(reference.m, pooled)
+    for position in range(reference.m):
+        x = ref[reference.positions == position]
+        if len(x) >= 2:
+            means[position], sds[position] = np.mean(x), np.std(x, ddof=1)
+    within = float(np.sqrt(np.mean(sds**2)))
+    sds = np.maximum(sds, 0.25 * within)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (scale(values) - means[positions]) / sds[positions]
+
+
+def variance_check(reference: Sample, window: Sample) -> Check:
+    """Log ratio of the window's and the reference's mean squared weekday standard scores (two-sided).
+
+    The window's scores are centred on their median first, so a change of level alone is the level
+    check's finding. On log(1 + y) a doubled spread of sales shows as days far below (and above)
+    anything their weekday had before; the reference's own mean square (slightly below 1) is the
+    denominator, so alike is 0.
+    """
+    reference_ms = float(np.mean(standardized(reference, reference.values, reference.positions) ** 2))
+    scores = standardized(reference, window.values, window.positions)
+    window_ms = float(np.mean((scores - np.median(scores)) ** 2))
+    both_positive = reference_ms > 0 and window_ms > 0
+    value = math.log(window_ms / reference_ms) if both_positive else (0.0 if reference_ms == window_ms else math.inf)
+    return Check(
+        "variance_change",
+        _finite(value),
+        th.VARIANCE_LOG_RATIO,
+        abs(value) > th.VARIANCE_LOG_RATIO,
+        {"window_mean_square": _finite(window_ms), "reference_mean_square": _finite(reference_ms)},
+        "log ratio of the mean squared standard scores (by weekday, on log(1 + y), the window's centred on "
+        "their median) of window and reference (two-sided)",
     )
 
 
 def data_drift(reference: Sample, window: Sample) -> list[Check]:
     """Every data drift check of a window against its reference (the profile check only with a profile)."""
-    block = len(window.values)
-    sd = noise_sd(reference, block)
+    scores = position_scores(reference, window)
     checks = [
         ks_check(reference.values, window.values),
         psi_check(reference.values, window.values),
         wasserstein_check(reference.values, window.values),
-        level_check(reference, window, sd),
-        variance_check(reference, window, block),
+        level_check(scores),
+        variance_check(reference, window),
     ]
-    if seasonal(window.m, block):
-        checks.append(profile_check(reference, window, sd))
+    if seasonal(window.m, len(window.values)):
+        checks.append(profile_check(scores, window))
     return checks

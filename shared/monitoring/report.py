@@ -18,8 +18,9 @@ Schema (schema_version 1); every key is always present unless marked optional:
                     drift checks: ks, psi, wasserstein, level_shift, variance_change, seasonal_profile
                     decay checks: mase_ratio, cusum_mean, cusum_scale
                     one_step: [{date, actual, mean, sd, z}] standardized one-step errors of the window
-                    seasonal_profile detail: window_profile and reference_profile by weekday, Monday
-                    first, for daily data (by position in the series modulo the season otherwise)
+                    seasonal_profile detail: position_mean_scores, the window's mean normal score by
+                    weekday, Monday first, for daily data (by position in the series modulo the season
+                    otherwise; 0 is the reference's typical value), and mean_score over all days
     recent          [{date, actual, mean, lower_80, upper_80, lower_95, upper_95, version}] per window day;
                     the band is the forecast served for that day (null where none was) and version the
                     model that served it

@@ -10,12 +10,12 @@
 KS_SCALED = 2.35  # Kolmogorov–Smirnov D * sqrt(nm / (n + m))
 PSI = 0.97  # population stability index, 5 quantile bins of the reference
 WASSERSTEIN = 0.81  # Wasserstein-1 distance / reference standard deviation
-LEVEL_SHIFT = 1.04  # |weekday-balanced mean difference| / reference noise standard deviation
-VARIANCE_LOG_RATIO = 0.95  # |log variance ratio| around the reference weekday profile
-PROFILE = 1.41  # RMS weekday-profile difference / reference noise standard deviation
-MASE_RATIO_K = 2.81  # the MASE ratio fires above 1 + MASE_RATIO_K / sqrt(served days)
+LEVEL_SHIFT = 0.82  # |mean normal score| of the window's values ranked within their weekday in the reference
+VARIANCE_LOG_RATIO = 1.36  # |log ratio| of mean squared weekday standard scores on log(1 + y), window median-centred
+PROFILE = 25.5  # sum of count x (weekday mean normal score - mean normal score)^2
+MASE_RATIO_K = 2.77  # the MASE ratio fires above 1 + MASE_RATIO_K / sqrt(served days)
 CUSUM_CLIP = 3.0  # standardized one-step errors are clipped to +-3 before the CUSUMs (fixed, not fitted)
 CUSUM_MEAN_K = 0.5  # reference value for a one-standard-deviation shift (fixed, not fitted)
 CUSUM_MEAN_H = 7.32  # decision interval of the two-sided mean CUSUM
 CUSUM_SCALE_K = 1.5  # reference value of the squared errors, between 1 and a doubled variance (fixed)
-CUSUM_SCALE_H = 17.75  # decision interval of the upper CUSUM of squared errors
+CUSUM_SCALE_H = 17.68  # decision interval of the upper CUSUM of squared errors

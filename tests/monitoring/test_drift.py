@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from shared.monitoring.drift import Sample, data_drift, psi, residual_variance
+from shared.monitoring.drift import Sample, data_drift, position_scores, psi, standardized
 from tests.monitoring.builders import NOISE_SD, PROFILE, daily_sales
 
 SERIES = 25
@@ -70,27 +70,50 @@ def test_a_level_shift_is_not_reported_as_a_new_profile():
     assert counts["seasonal_profile"] <= 1 and counts["variance_change"] <= 1, counts
 
 
-def test_level_statistic_is_signed_and_in_noise_units():
+def test_level_statistic_is_signed():
     y = daily_sales(days=224, seed=3)
     y.iloc[-WINDOW:] -= 2 * NOISE_SD
     reference, window = split(y)
     level = next(c for c in data_drift(reference, window) if c.name == "level_shift")
-    assert level.fired and -2.4 < level.statistic < -1.6
+    assert level.fired and level.statistic < -1.0
+
+
+def test_scores_rank_each_value_among_its_own_weekday():
+    reference = Sample(np.array([10.0, 20.0, 30.0, 1000.0, 2000.0, 3000.0]), np.array([0, 0, 0, 1, 1, 1]), 2)
+    window = Sample(np.array([20.0, 20.0, 5000.0]), np.array([0, 1, 1]), 2)
+    scores = position_scores(reference, window)
+    # 20 is the middle Monday (a score of 0) but below every Tuesday; 5000 is above every Tuesday.
+    assert scores[0] == pytest.approx(0.0)
+    assert scores[1] == pytest.approx(-scores[2]) and scores[2] > 1.0
+
+
+def test_scores_of_an_unchanged_series_are_about_standard_normal():
+    y = daily_sales(days=2000, seed=5)
+    values, positions = y.to_numpy(), np.arange(len(y)) % 7
+    scores = position_scores(Sample(values[:1000], positions[:1000], 7), Sample(values[1000:], positions[1000:], 7))
+    assert abs(scores.mean()) < 0.1 and 0.9 < scores.std() < 1.1
+
+
+def test_standard_scores_use_the_log_scale_only_without_negative_values():
+    reference = Sample(np.array([90.0, 110.0, 95.0, 105.0]), np.zeros(4, dtype=int), 1)
+    on_logs = standardized(reference, np.array([100.0]), np.zeros(1, dtype=int))
+    raw = standardized(reference, np.array([-100.0]), np.zeros(1, dtype=int))
+    assert abs(on_logs[0]) < 0.2  # log(101) sits in the middle of the reference's logs
+    assert raw[0] == pytest.approx((-100.0 - 100.0) / np.std([90, 110, 95, 105], ddof=1))
+
+
+def test_a_constant_weekday_does_not_make_one_unusual_day_infinite():
+    values = 300 + np.random.default_rng(0).normal(0, 50, 56)
+    values[np.arange(56) % 7 == 0] = 500.0  # Mondays never changed
+    positions = np.arange(56) % 7
+    z = standardized(Sample(values, positions, 7), np.array([650.0]), np.array([0]))
+    assert np.isfinite(z[0]) and z[0] > 0
 
 
 def test_identical_distributions_have_zero_psi_and_unequal_ones_positive():
     x = np.arange(100.0)
     assert psi(x, x) == pytest.approx(0.0, abs=1e-12)
     assert psi(x, x + 50) > 0.5
-
-
-def test_residual_variance_ignores_slow_level_changes_between_blocks():
-    y = daily_sales(days=224, seed=1)
-    values = y.to_numpy() + np.repeat(np.arange(8) * 500.0, 28)  # a new level every four weeks
-    positions = np.arange(len(values)) % 7
-    variance, dof = residual_variance(values, positions, 7, 28)
-    assert dof == 8 * 21
-    assert NOISE_SD * 0.8 < np.sqrt(variance) < NOISE_SD * 1.2
 
 
 def test_short_window_without_a_profile_skips_the_profile_check():
