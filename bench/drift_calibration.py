@@ -29,9 +29,10 @@ observed by the first run that fired (1 = the first changed day).
 `--calibrate` prints, per check, the 97th percentile of its largest score over the 28 daily runs of
 stable series (seeds from 100000 on, disjoint from the evaluation seeds); those are the constants in
 shared/monitoring/thresholds.py. The default run evaluates the constants in code on fresh series
-(seeds from 0), and `--adventureworks` checks the sample's own last 28 days against the months before.
+(seeds from 0), `--adventureworks` checks the sample's own last 28 days against the months before, and
+`--oracle` measures a profile test that knows the injected change, as an upper bound for the profile check.
 
-Usage: python -m bench.drift_calibration [--series 200] [--jobs 2] [--calibrate] [--adventureworks]
+Usage: python -m bench.drift_calibration [--series 200] [--jobs 2] [--calibrate | --adventureworks | --oracle]
 """
 
 from __future__ import annotations
@@ -54,7 +55,6 @@ from shared.forecasting import select_model
 from shared.monitoring import thresholds as th
 from shared.monitoring.checks import evaluate
 from shared.monitoring.decay import one_step_errors
-from shared.monitoring.drift import Sample, noise_sd
 
 TRAIN_DAYS = 277  # the sample's length minus its last 28 days
 RUNS = 28  # daily runs after training, the detection horizon
@@ -104,6 +104,19 @@ class Character:
             f"lag 1 {self.indicator_acf[0]:.2f}, lag 7 {self.indicator_acf[1]:.2f} (latent {self.ar1:.2f}, "
             f"{self.ar7:.2f}); latent monthly wander sd {self.wander_sd:.2f}"
         )
+
+
+def noise_sd(values: np.ndarray, block: int = RUNS) -> float:
+    """Standard deviation of daily values around their weekday means within 4-week blocks (the level
+    shift's size): blocks of `block` days aligned to the end, a leading partial block dropped."""
+    positions = np.arange(len(values)) % 7
+    sse, dof = 0.0, 0
+    for start in range(len(values) % block, len(values), block):
+        x, pos = values[start : start + block], positions[start : start + block]
+        means = np.bincount(pos, weights=x, minlength=7) / np.bincount(pos, minlength=7)
+        sse += float(np.sum((x - means[pos]) ** 2))
+        dof += len(x) - 7
+    return math.sqrt(sse / dof)
 
 
 def two_means_split(values: np.ndarray) -> float:
@@ -305,7 +318,7 @@ def run_series(args: tuple[int, bool]) -> dict:
     expected = selection.backtest["metrics"]["mase"]
     served = served_frame(model)
     trained_through = train.index[-1].date()
-    sd = noise_sd(Sample(train.to_numpy(), np.arange(TRAIN_DAYS) % 7, 7), RUNS)
+    sd = noise_sd(train.to_numpy())
     rng = np.random.default_rng(seed + 7)
     break_day = TRAIN_DAYS + int(rng.integers(0, BREAK_LATEST))
     first_position = TRAIN_DAYS - RUNS + 1  # one-step errors of the first run's window
@@ -449,12 +462,63 @@ def adventureworks_check() -> dict:
     }
 
 
+def oracle_runs(y: pd.Series, first: int, last: int) -> list[float]:
+    """Log-likelihood ratio of each daily run's window: the moved weekly profile against the reference's.
+
+    This test knows what no monitor can: that days are either busy or quiet (split as in
+    `sample_character`), each weekday's share of busy days in the reference, and exactly how the profile
+    will move. It treats days as independent. Its detection rate bounds what a profile test can
+    achieve at the same false-alarm rate on these series.
+    """
+    values = y.to_numpy(dtype=float)
+    weekday = np.asarray(y.index.day_of_week)
+    busy = (values > two_means_split(values[:TRAIN_DAYS])).astype(float)
+    out = []
+    for end in range(first, last + 1):
+        start = end + 1 - RUNS
+        reference = slice(0, min(start, TRAIN_DAYS))
+        share = np.array([busy[reference][weekday[reference] == d].mean() for d in range(7)]).clip(0.02, 0.98)
+        moved = np.roll(share, PROFILE_MOVE)
+        b, d = busy[start : end + 1], weekday[start : end + 1]
+        out.append(float(np.sum(b * np.log(moved[d] / share[d]) + (1 - b) * np.log((1 - moved[d]) / (1 - share[d])))))
+    return out
+
+
+def oracle(series: int) -> dict:
+    """Threshold of the oracle profile test on calibration seeds, then its false alarms and detections."""
+    character = sample_character()
+    days = TRAIN_DAYS + BREAK_LATEST + RUNS
+
+    def runs(seed: int, scenario: str) -> list[float]:
+        sim = simulate(character, seed, days)
+        y = inject(sim, scenario, TRAIN_DAYS, noise_sd(sim.y.to_numpy()[:TRAIN_DAYS]))
+        return oracle_runs(y, TRAIN_DAYS, TRAIN_DAYS + RUNS - 1)
+
+    calibration = [max(runs(seed, "stable")) for seed in range(CALIBRATION_SEED, CALIBRATION_SEED + 300)]
+    threshold = float(np.quantile(calibration, CALIBRATION_QUANTILE))
+    false_alarms = np.mean([max(runs(seed, "stable")) > threshold for seed in range(series)])
+    delays = []
+    for seed in range(series):
+        above = [i + 1 for i, value in enumerate(runs(seed, "profile_changed")) if value > threshold]
+        delays.append(above[0] if above else None)
+    found = [d for d in delays if d is not None]
+    return {
+        "threshold": threshold,
+        "false_alarm": float(false_alarms),
+        "profile_changed_detection": len(found) / series,
+        "median_delay_days": float(np.median(found)) if found else None,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--series", type=int, default=200, help="simulated series (default 200)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--calibrate", action="store_true", help="print thresholds from stable series instead")
     parser.add_argument("--adventureworks", action="store_true", help="check the sample's last month only")
+    parser.add_argument(
+        "--oracle", action="store_true", help="the profile test that knows the change (an upper bound) only"
+    )
     parser.add_argument("--json", help="also write the summary to this file")
     parser.add_argument("--raw", help="also write every run's scores to this file (JSON), for re-analysis")
     args = parser.parse_args()
@@ -464,6 +528,9 @@ def main() -> None:
         found = adventureworks_check()
         print(json.dumps(found, indent=2))
         output = found
+    elif args.oracle:
+        output = oracle(args.series)
+        print(json.dumps(output, indent=2))
     else:
         character = sample_character()
         print(f"sample character: {character.describe()}")
