@@ -11,6 +11,7 @@ from scipy import stats
 from . import thresholds as th
 
 PSI_BINS = 5  # quantile bins of the reference; a 28-point window fills five bins with about 6 points each
+MIN_RANKED = 5  # reference values a position needs for the window's values to be ranked among them
 PSI_SMOOTHING = 0.5  # pseudo-count per bin, so an empty bin does not make the index infinite
 
 
@@ -113,25 +114,35 @@ class Sample:
         return self.values[self.positions == position]
 
 
+def normal_scores(ranked: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Standard normal scores of x from their mid-ranks among the sorted values `ranked`."""
+    rank = (np.searchsorted(ranked, x, "left") + np.searchsorted(ranked, x, "right")) / 2
+    return stats.norm.ppf((rank + 0.5) / (len(ranked) + 1))
+
+
 def position_scores(reference: Sample, window: Sample) -> np.ndarray:
     """Normal scores of the window's values among the reference values of the same seasonal position.
 
-    Each value's mid-rank among the reference values of its weekday (its position; all reference values
-    for a position the reference lacks) becomes the quantile (rank + 0.5) / (n + 1) and then a
-    standard normal score. Ranks make the scores indifferent to skew, outliers and the two clusters of
-    sales days (busy and quiet) that break means and standard deviations, and comparing each value with
-    its own weekday takes the weekly pattern out: for an unchanged series the scores are about N(0, 1).
+    Each value's mid-rank among the reference values of its weekday (its position) becomes the
+    quantile (rank + 0.5) / (n + 1) and then a standard normal score. Ranks make the scores indifferent
+    to skew, outliers and the two clusters of sales days (busy and quiet) that break means and standard
+    deviations, and comparing each value with its own weekday takes the weekly pattern out: for an
+    unchanged series the scores are about N(0, 1). A position with fewer than MIN_RANKED reference
+    values (a monthly series with a year or two of history) has too few to rank against; its value's
+    deviation from the position's reference mean is ranked among all the reference's deviations from
+    their position means instead.
     """
     scores = np.empty(len(window.values))
-    everything = np.sort(reference.values)
+    means = {p: float(np.mean(reference.at(p))) for p in np.unique(reference.positions)}
+    overall = float(np.mean(reference.values))
+    deviations = np.sort(reference.values - np.array([means[p] for p in reference.positions]))
     for position in np.unique(window.positions):
-        ranked = np.sort(reference.at(position))
-        if len(ranked) == 0:
-            ranked = everything
         here = window.positions == position
-        x = window.values[here]
-        rank = (np.searchsorted(ranked, x, "left") + np.searchsorted(ranked, x, "right")) / 2
-        scores[here] = stats.norm.ppf((rank + 0.5) / (len(ranked) + 1))
+        own = reference.at(position)
+        if len(own) >= MIN_RANKED:
+            scores[here] = normal_scores(np.sort(own), window.values[here])
+        else:
+            scores[here] = normal_scores(deviations, window.values[here] - means.get(position, overall))
     return scores
 
 

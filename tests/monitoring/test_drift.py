@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from shared.monitoring import thresholds as th
 from shared.monitoring.drift import Sample, data_drift, position_scores, psi, standardized
 from tests.monitoring.builders import NOISE_SD, PROFILE, daily_sales
 
@@ -79,12 +80,26 @@ def test_level_statistic_is_signed():
 
 
 def test_scores_rank_each_value_among_its_own_weekday():
-    reference = Sample(np.array([10.0, 20.0, 30.0, 1000.0, 2000.0, 3000.0]), np.array([0, 0, 0, 1, 1, 1]), 2)
-    window = Sample(np.array([20.0, 20.0, 5000.0]), np.array([0, 1, 1]), 2)
+    mondays, tuesdays = [10.0, 20.0, 30.0, 40.0, 50.0], [1000.0, 2000.0, 3000.0, 4000.0, 5000.0]
+    reference = Sample(np.array(mondays + tuesdays), np.repeat([0, 1], 5), 2)
+    window = Sample(np.array([30.0, 30.0, 9000.0]), np.array([0, 1, 1]), 2)
     scores = position_scores(reference, window)
-    # 20 is the middle Monday (a score of 0) but below every Tuesday; 5000 is above every Tuesday.
+    # 30 is the middle Monday (a score of 0) but below every Tuesday; 9000 is above every Tuesday.
     assert scores[0] == pytest.approx(0.0)
     assert scores[1] == pytest.approx(-scores[2]) and scores[2] > 1.0
+
+
+def test_a_position_with_few_reference_values_is_ranked_by_its_deviation_among_all():
+    months = np.arange(24) % 12
+    season = 100 * np.sin(2 * np.pi * months / 12)
+    values = 1000 + season + np.random.default_rng(2).normal(0, 10, 24)
+    reference, window = Sample(values[:18], months[:18], 12), Sample(values[18:] + 200, months[18:], 12)
+    scores = position_scores(reference, window)
+    assert np.all(scores > 1.5)  # every month far above its own season, though each has one or two references
+    level = next(c for c in data_drift(reference, window) if c.name == "level_shift")
+    assert level.fired
+    unchanged = position_scores(reference, Sample(values[18:], months[18:], 12))
+    assert abs(unchanged.mean()) < th.LEVEL_SHIFT
 
 
 def test_scores_of_an_unchanged_series_are_about_standard_normal():
