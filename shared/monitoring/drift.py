@@ -12,6 +12,7 @@ from . import thresholds as th
 
 PSI_BINS = 5  # quantile bins of the reference; a 28-point window fills five bins with about 6 points each
 MIN_RANKED = 5  # reference values a position needs for the window's values to be ranked among them
+CONSTANT_SCALE = 1e-12  # the spread assumed for a constant reference: an unchanged window scores 0
 PSI_SMOOTHING = 0.5  # pseudo-count per bin, so an empty bin does not make the index infinite
 
 
@@ -125,7 +126,7 @@ def position_scores(reference: Sample, window: Sample) -> np.ndarray:
 
     Each value's mid-rank among the reference values of its weekday (its position) becomes the
     quantile (rank + 0.5) / (n + 1) and then a standard normal score. Ranks make the scores indifferent
-    to skew, outliers and the two clusters of sales days (busy and quiet) that break means and standard
+    to skew, outliers and the two clusters of sales days (high and low) that break means and standard
     deviations, and comparing each value with its own weekday takes the weekly pattern out: for an
     unchanged series the scores are about N(0, 1). A position with fewer than MIN_RANKED reference
     values (a monthly series with a year or two of history) has too few to rank against; its value's
@@ -163,9 +164,9 @@ def level_check(scores: np.ndarray) -> Check:
 def profile_check(scores: np.ndarray, window: Sample) -> Check:
     """Spread of the weekday means of the normal scores around their overall mean (level removed).
 
-    The sum over weekdays of count * (weekday mean score - mean score)^2: chi-square-like with one
-    degree of freedom per weekday but one when the days are independent, and larger when some
-    weekdays moved up against others (a changed weekly pattern) rather than all together (a level shift).
+    The sum over weekdays of count * (weekday mean score - mean score)^2, about chi-square with m - 1
+    degrees of freedom when the days are independent; larger when some weekdays moved up against
+    others (a changed weekly pattern) rather than all together (a level shift).
     """
     overall = float(np.mean(scores))
     means: list[float | None] = []
@@ -191,7 +192,8 @@ def standardized(reference: Sample, values: np.ndarray, positions: np.ndarray) -
 
     Each position's mean and standard deviation come from the reference (the whole reference for a
     position with fewer than two values); a standard deviation is floored at a quarter of the pooled
-    one, so a weekday that was almost constant does not turn one unusual day into an infinite score.
+    one, so a weekday that was almost constant does not turn one unusual day into an infinite score
+    (only a reference that is constant throughout does).
     """
     nonnegative = bool(np.all(reference.values >= 0) and np.all(values >= 0))
     scale = np.log1p if nonnegative else np.asarray
@@ -203,7 +205,7 @@ def standardized(reference: Sample, values: np.ndarray, positions: np.ndarray) -
         if len(x) >= 2:
             means[position], sds[position] = np.mean(x), np.std(x, ddof=1)
     within = float(np.sqrt(np.mean(sds**2)))
-    sds = np.maximum(sds, 0.25 * within)
+    sds = np.maximum(sds, max(0.25 * within, CONSTANT_SCALE))
     with np.errstate(divide="ignore", invalid="ignore"):
         return (scale(values) - means[positions]) / sds[positions]
 

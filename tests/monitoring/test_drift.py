@@ -138,3 +138,13 @@ def test_short_window_without_a_profile_skips_the_profile_check():
         c.name for c in data_drift(Sample(values[:-10], positions[:-10], 7), Sample(values[-10:], positions[-10:], 7))
     ]
     assert "seasonal_profile" not in names and "level_shift" in names
+
+
+def test_a_constant_series_is_not_drift_until_its_level_moves():
+    positions = np.arange(84) % 7
+    constant = np.full(84, 100.0)
+    reference = Sample(constant[:56], positions[:56], 7)
+    same = {c.name: c.fired for c in data_drift(reference, Sample(constant[56:], positions[56:], 7))}
+    moved = {c.name: c.fired for c in data_drift(reference, Sample(constant[56:] + 5, positions[56:], 7))}
+    assert not any(same.values()), same
+    assert moved["level_shift"] and not moved["variance_change"] and not moved["seasonal_profile"], moved
