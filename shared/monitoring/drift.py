@@ -173,9 +173,12 @@ def profile_check(scores: np.ndarray, window: Sample) -> Check:
     value = 0.0
     for position in range(window.m):
         here = scores[window.positions == position]
-        means.append(_finite(float(np.mean(here))) if len(here) else None)
-        if len(here):
-            value += len(here) * (float(np.mean(here)) - overall) ** 2
+        if len(here) == 0:
+            means.append(None)
+            continue
+        mean = float(np.mean(here))
+        means.append(_finite(mean))
+        value += len(here) * (mean - overall) ** 2
     return Check(
         "seasonal_profile",
         _finite(value),
@@ -187,15 +190,16 @@ def profile_check(scores: np.ndarray, window: Sample) -> Check:
     )
 
 
-def standardized(reference: Sample, values: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """Values as standard scores of their position in the reference (on log(1 + y) when nothing is negative).
+def standard_scores(reference: Sample, window: Sample) -> tuple[np.ndarray, np.ndarray]:
+    """Reference and window values as standard scores of their position in the reference.
 
-    Each position's mean and standard deviation come from the reference (the whole reference for a
-    position with fewer than two values); a standard deviation is floored at a quarter of the pooled
-    one, so a weekday that was almost constant does not turn one unusual day into an infinite score
-    (only a reference that is constant throughout does).
+    Both are on log(1 + y) when neither holds a negative value, on the values otherwise: one scale
+    for the two. Each position's mean and standard deviation come from the reference (the whole
+    reference for a position with fewer than two values); a standard deviation is floored at a
+    quarter of the pooled one, so a weekday that was almost constant does not turn one unusual day
+    into an infinite score (only a reference that is constant throughout does).
     """
-    nonnegative = bool(np.all(reference.values >= 0) and np.all(values >= 0))
+    nonnegative = bool(np.all(reference.values >= 0) and np.all(window.values >= 0))
     scale = np.log1p if nonnegative else np.asarray
     ref = scale(reference.values)
     pooled = float(np.std(ref, ddof=1)) if len(ref) > 1 else 0.0
@@ -206,8 +210,9 @@ def standardized(reference: Sample, values: np.ndarray, positions: np.ndarray) -
             means[position], sds[position] = np.mean(x), np.std(x, ddof=1)
     within = float(np.sqrt(np.mean(sds**2)))
     sds = np.maximum(sds, max(0.25 * within, CONSTANT_SCALE))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return (scale(values) - means[positions]) / sds[positions]
+    reference_scores = (ref - means[reference.positions]) / sds[reference.positions]
+    window_scores = (scale(window.values) - means[window.positions]) / sds[window.positions]
+    return reference_scores, window_scores
 
 
 def variance_check(reference: Sample, window: Sample) -> Check:
@@ -218,8 +223,8 @@ def variance_check(reference: Sample, window: Sample) -> Check:
     anything their weekday had before; the reference's own mean square (slightly below 1) is the
     denominator, so alike is 0.
     """
-    reference_ms = float(np.mean(standardized(reference, reference.values, reference.positions) ** 2))
-    scores = standardized(reference, window.values, window.positions)
+    reference_scores, scores = standard_scores(reference, window)
+    reference_ms = float(np.mean(reference_scores**2))
     window_ms = float(np.mean((scores - np.median(scores)) ** 2))
     both_positive = reference_ms > 0 and window_ms > 0
     value = math.log(window_ms / reference_ms) if both_positive else (0.0 if reference_ms == window_ms else math.inf)

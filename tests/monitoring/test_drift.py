@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from shared.monitoring import thresholds as th
-from shared.monitoring.drift import Sample, data_drift, position_scores, psi, standardized
+from shared.monitoring.drift import Sample, data_drift, position_scores, psi, standard_scores
 from tests.monitoring.builders import NOISE_SD, PROFILE, daily_sales
 
 SERIES = 25
@@ -111,17 +111,24 @@ def test_scores_of_an_unchanged_series_are_about_standard_normal():
 
 def test_standard_scores_use_the_log_scale_only_without_negative_values():
     reference = Sample(np.array([90.0, 110.0, 95.0, 105.0]), np.zeros(4, dtype=int), 1)
-    on_logs = standardized(reference, np.array([100.0]), np.zeros(1, dtype=int))
-    raw = standardized(reference, np.array([-100.0]), np.zeros(1, dtype=int))
+    _, on_logs = standard_scores(reference, Sample(np.array([100.0]), np.zeros(1, dtype=int), 1))
+    _, raw = standard_scores(reference, Sample(np.array([-100.0]), np.zeros(1, dtype=int), 1))
     assert abs(on_logs[0]) < 0.2  # log(101) sits in the middle of the reference's logs
     assert raw[0] == pytest.approx((-100.0 - 100.0) / np.std([90, 110, 95, 105], ddof=1))
+
+
+def test_reference_and_window_scores_share_one_scale():
+    reference = Sample(np.array([90.0, 110.0, 95.0, 105.0]), np.zeros(4, dtype=int), 1)
+    reference_scores, _ = standard_scores(reference, Sample(np.array([-100.0]), np.zeros(1, dtype=int), 1))
+    expected = (np.array([90.0, 110.0, 95.0, 105.0]) - 100.0) / np.std([90, 110, 95, 105], ddof=1)
+    np.testing.assert_allclose(reference_scores, expected)  # raw values, like the window with a negative day
 
 
 def test_a_constant_weekday_does_not_make_one_unusual_day_infinite():
     values = 300 + np.random.default_rng(0).normal(0, 50, 56)
     values[np.arange(56) % 7 == 0] = 500.0  # Mondays never changed
     positions = np.arange(56) % 7
-    z = standardized(Sample(values, positions, 7), np.array([650.0]), np.array([0]))
+    _, z = standard_scores(Sample(values, positions, 7), Sample(np.array([650.0]), np.array([0]), 7))
     assert np.isfinite(z[0]) and z[0] > 0
 
 
