@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
@@ -154,24 +154,22 @@ def run_claim_name(series: str, dataset_version: str) -> str:
     return f"{series}/runs/{dataset_version}.json"
 
 
-def claim_run(client: ContainerClient, series: str, dataset_version: str, *, stale_after: timedelta) -> dict | None:
-    """Claim the retrain of (series, dataset_version).
+def claim_run(client: ContainerClient, series: str, dataset_version: str) -> dict | None:
+    """Claim the retrain of (series, dataset_version); call it holding the series' retrain lock.
 
-    Returns the finished run's record if it is already done, raises ConcurrencyConflict while
-    another worker holds a fresh claim, and otherwise returns None with the claim taken (a stale
-    claim from a crashed worker is taken over atomically).
+    Returns the finished run's record if it is already done, and otherwise None with the claim taken.
+    Under the lock a claim that is not done was left by a worker that crashed (its lease expired),
+    so it is taken over; the ETag-conditional write still refuses a claim that moved meanwhile.
     """
     name = run_claim_name(series, dataset_version)
-    now = datetime.now(UTC)
-    claim = {"status": "running", "started_at": now.isoformat()}
+    claim = {"status": "running", "started_at": datetime.now(UTC).isoformat()}
     existing, etag = read_json(client, name)
     if existing is not None:
         if existing["status"] == "done":
             return existing
-        started = datetime.fromisoformat(existing["started_at"])
-        if now - started < stale_after:
-            raise ConcurrencyConflict(f"retrain of {series}@{dataset_version} is already running")
-        log.warning("taking over a stale retrain claim of %s@%s from %s", series, dataset_version, started)
+        log.warning(
+            "taking over the unfinished retrain claim of %s@%s from %s", series, dataset_version, existing["started_at"]
+        )
     try:
         write_json(client, name, claim, etag=etag, create_only=etag is None)
     except (ResourceExistsError, ResourceModifiedError) as exc:

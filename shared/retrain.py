@@ -9,7 +9,7 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
 from azure.storage.blob import ContainerClient
@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 STORED_LEVELS = (50, 80, 90, 95, 99)
 # How far ahead forecasts are stored at training time, by the first letter of the frequency.
 MAX_HORIZON = {"D": 90, "B": 90, "W": 52, "M": 24, "Q": 12, "Y": 5, "A": 5}
-RUN_STALE_AFTER = timedelta(minutes=30)
 LOCK_SECONDS = 60  # lease length; renewed every third of it while the retrain runs
 DEFER_SECONDS = 5  # a request for a series that is being retrained comes back after this
 MAX_DEFERRALS = 360  # then it fails and the queue's retry and poison rules take over
@@ -190,7 +189,7 @@ def _retrain(body: dict, series: str, requested: str, settings: Settings, correl
         )
         return RetrainOutcome("skipped", "insufficient data", series, requested)
     models = container(settings.models_container, settings)
-    done = claim_run(models, series, requested, stale_after=RUN_STALE_AFTER)
+    done = claim_run(models, series, requested)
     if done is not None:
         log.info("retrain of %s@%s skipped: already trained as %s", series, requested, done.get("version"))
         return RetrainOutcome("skipped", "already trained", series, requested, done.get("version"))

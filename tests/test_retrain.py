@@ -59,6 +59,14 @@ def test_the_same_request_twice_trains_once(settings):
     assert len(registry.list_versions(models, "total")) == 1
 
 
+def test_a_crashed_workers_claim_does_not_block_the_retrain(settings):
+    request = ingest(settings, 0, 1, 2)
+    models = container(settings.models_container, settings)
+    assert registry.claim_run(models, "total", request["dataset_version"]) is None  # a worker claims, then dies
+    outcome = handle_request(request, settings=settings)
+    assert outcome.status == "trained" and registry.read_champion(models, "total")[0]["version"] == outcome.version
+
+
 def test_request_for_an_older_dataset_version_is_skipped(settings):
     old = ingest(settings, 0, 1)
     newer = ingest(settings, 2)
