@@ -126,7 +126,6 @@ def process_upload(
         return result
 
     outcomes = [merge_series(curated, series, parsed.daily[series]) for series in parsed.series]
-    changed = [o for o in outcomes if o.changed]
     manifest = update_manifest(curated, [o.series for o in outcomes])
     result.dataset_version = manifest["dataset_version"]
     for outcome in outcomes:
@@ -137,8 +136,10 @@ def process_upload(
             "updated": outcome.updated,
             "changed": outcome.changed,
         }
+    # Every series of the file is requested, changed or not: a retry of an upload whose merge had
+    # already landed must still ask for its retrain, and a version already trained is skipped cheaply.
     retrain = queue(settings.retrain_queue, settings)
-    for outcome in changed:
+    for outcome in outcomes:
         message = {
             "series": outcome.series,
             "dataset_version": outcome.version,
@@ -165,7 +166,7 @@ def process_upload(
         parsed.rows,
         ", ".join(parsed.series),
         result.dataset_version,
-        len(changed),
+        len(result.retrain_requests),
     )
     _remove_from_landing(settings, name)
     return result

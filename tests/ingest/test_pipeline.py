@@ -8,7 +8,8 @@ import pytest
 
 from localrun.sample import monthly_files
 from shared.ingest import process_upload
-from shared.ingest.curated import read_manifest, read_series
+from shared.ingest.curated import merge_series, read_manifest, read_series
+from shared.ingest.parse import parse_upload
 from shared.storage import container, queue
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -147,3 +148,13 @@ def test_series_id_metadata_names_the_series(settings):
     result = process_upload(name, data, metadata={"series_id": "web-shop"}, settings=settings)
     assert list(result.series) == ["web-shop"]
     assert read_series(container(settings.curated_container, settings), "web-shop") is not None
+
+
+def test_an_upload_retried_after_its_merge_still_requests_the_retrain(settings):
+    name, data = MONTHS[4]
+    parsed = parse_upload(data, default_series="total", max_bytes=settings.max_upload_bytes)
+    curated = container(settings.curated_container, settings)
+    merged = merge_series(curated, "total", parsed.daily["total"])  # the first attempt merged, then failed
+    result = land(settings, name, data)
+    assert result.status == "accepted" and result.series["total"]["changed"] is False
+    assert [m["dataset_version"] for m in retrain_messages(settings)] == [merged.version]
