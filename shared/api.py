@@ -198,7 +198,7 @@ def dashboard(args: dict, service: Service) -> ApiResponse:
         champion = service.cache.get(series)
     except ForecastOpsError:
         champion = None
-    from shared.monitoring.service import latest_report
+    from shared.monitoring.store import read_latest
 
     versions = [version_summary(c) for c in list_versions(service.container(settings.models_container), series)]
     data = dashboard_data(
@@ -207,7 +207,7 @@ def dashboard(args: dict, service: Service) -> ApiResponse:
         history=stored.days if stored else None,
         champion=champion,
         versions=versions,
-        drift=latest_report(settings, series),
+        drift=read_latest(service.container(settings.monitoring_container), series),
         horizon=args["horizon"],
         key=args["code"],
     )
@@ -215,9 +215,9 @@ def dashboard(args: dict, service: Service) -> ApiResponse:
 
 
 def drift(args: dict, service: Service) -> ApiResponse:
-    from shared.monitoring.service import latest_report
+    from shared.monitoring.store import read_latest
 
-    report = latest_report(service.settings, args["series"])
+    report = read_latest(service.container(service.settings.monitoring_container), args["series"])
     if report is None:
         from shared.ingest.curated import read_manifest
 

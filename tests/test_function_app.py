@@ -68,15 +68,24 @@ def test_ingest_uses_event_grid_unless_configured(monkeypatch):
     importlib.reload(ingest)
 
 
-def test_importing_the_app_loads_no_heavy_library():
+def heavy_modules_after(statement: str) -> str:
+    """The heavy libraries a fresh interpreter has loaded after running `statement` in the repo."""
     import subprocess
     import sys
 
     code = (
-        "import sys, function_app\n"
+        f"import sys\n{statement}\n"
         "heavy = [m for m in ('pandas', 'statsmodels', 'azure.ai.ml', 'scipy', 'numpy') if m in sys.modules]\n"
         "print(','.join(heavy))"
     )
     repo = Path(__file__).resolve().parent.parent
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=repo)
-    assert out.stdout.strip() == ""
+    return out.stdout.strip()
+
+
+def test_importing_the_app_loads_no_heavy_library():
+    assert heavy_modules_after("import function_app") == ""
+
+
+def test_the_drift_endpoint_reads_reports_without_heavy_libraries():
+    assert heavy_modules_after("import shared.api, shared.monitoring.store") == ""

@@ -10,8 +10,6 @@ from azure.storage.blob import ContainerClient
 from shared.errors import ConcurrencyConflict
 from shared.storage import read_json, write_json
 
-from .report import json_ready
-
 LATEST = "latest.json"
 STATE = "state.json"
 
@@ -31,6 +29,8 @@ def history_name(series: str, checked_at: datetime, run_id: str) -> str:
 
 def save_report(client: ContainerClient, report: dict, checked_at: datetime) -> dict:
     """Keep the report in the series' history, then make it the latest one; returns it as stored."""
+    from .report import json_ready  # numpy; kept off the import path of the HTTP readers of reports
+
     report = json_ready(report)
     write_json(client, history_name(report["series"], checked_at, report["run_id"]), report, create_only=True)
     write_json(client, latest_name(report["series"]), report)
