@@ -11,8 +11,6 @@ from statistics import NormalDist
 from shared.errors import BadParameter, NoModelYet, SeriesNotFound
 from shared.settings import Settings, get_settings
 
-MIN_LEVEL, MAX_LEVEL = 50.0, 99.5
-
 
 @dataclass(frozen=True)
 class Champion:
@@ -31,7 +29,6 @@ class ChampionCache:
     def __init__(self, settings: Settings | None = None) -> None:
         self._settings = settings
         self._entries: dict[str, tuple[float, Champion]] = {}
-        self._forecasts: dict[tuple[str, str], dict] = {}
         self._lock = threading.Lock()
 
     @property
@@ -61,7 +58,8 @@ class ChampionCache:
 
         from shared.registry import pointer_name, read_forecast
 
-        blob = self._models().get_blob_client(pointer_name(series))
+        blob_container = self._models()
+        blob = blob_container.get_blob_client(pointer_name(series))
         try:
             if cached is not None:
                 downloader = blob.download_blob(etag=cached.etag, match_condition=MatchConditions.IfModified)
@@ -74,12 +72,10 @@ class ChampionCache:
             return cached
         except ResourceNotFoundError:
             self.raise_missing(series)
-        key = (series, pointer["version"])
-        forecast = self._forecasts.get(key)
-        if forecast is None:
-            forecast = read_forecast(self._models(), series, pointer["version"])
-            with self._lock:
-                self._forecasts[key] = forecast
+        if cached is not None and cached.version == pointer["version"]:
+            forecast = cached.forecast  # the pointer was rewritten for the same version (a re-promotion)
+        else:
+            forecast = read_forecast(blob_container, series, pointer["version"])
         return Champion(series, pointer["version"], etag, forecast, pointer["promoted_at"])
 
     def raise_missing(self, series: str) -> None:
@@ -93,18 +89,12 @@ class ChampionCache:
         raise SeriesNotFound(f"unknown series {series}; known series: {known}")
 
 
-def _bounds(point: dict, levels: list[int], level: float) -> tuple[float, float]:
-    """Interval bounds at `level`: stored ones as they are, others scaled from the nearest stored level."""
+def _interval_source(levels: list[int], level: float) -> tuple[int, float]:
+    """The stored level whose bounds serve `level`, and the factor scaling them (1 for a stored level)."""
     if level in levels:
-        key = int(level)
-        return point[f"lower_{key}"], point[f"upper_{key}"]
+        return int(level), 1.0
     nearest = min(levels, key=lambda stored: abs(stored - level))
-    z_ratio = NormalDist().inv_cdf(0.5 + level / 200) / NormalDist().inv_cdf(0.5 + nearest / 200)
-    mean = point["mean"]
-    return (
-        mean - (mean - point[f"lower_{nearest}"]) * z_ratio,
-        mean + (point[f"upper_{nearest}"] - mean) * z_ratio,
-    )
+    return nearest, NormalDist().inv_cdf(0.5 + level / 200) / NormalDist().inv_cdf(0.5 + nearest / 200)
 
 
 def build_forecast(champion: Champion, horizon: int, level: float) -> dict:
@@ -112,15 +102,16 @@ def build_forecast(champion: Champion, horizon: int, level: float) -> dict:
     doc = champion.forecast
     if not 1 <= horizon <= doc["max_horizon"]:
         raise BadParameter("horizon", f"must be an integer from 1 to {doc['max_horizon']}, got {horizon}")
-    if not MIN_LEVEL <= level <= MAX_LEVEL:
-        raise BadParameter("level", f"must be a number from {MIN_LEVEL:g} to {MAX_LEVEL:g}, got {level:g}")
+    stored, scale = _interval_source(doc["levels"], level)
     floor = doc.get("floor")
     points = []
     for point in doc["points"][:horizon]:
-        lower, upper = _bounds(point, doc["levels"], level)
+        mean, lower, upper = point["mean"], point[f"lower_{stored}"], point[f"upper_{stored}"]
+        if scale != 1.0:  # a level between the stored ones: the nearest stored band, scaled
+            lower, upper = mean - (mean - lower) * scale, mean + (upper - mean) * scale
         if floor is not None:
             lower, upper = max(lower, floor), max(upper, floor)
-        points.append({"date": point["date"], "forecast": point["mean"], "lower": lower, "upper": upper})
+        points.append({"date": point["date"], "forecast": mean, "lower": lower, "upper": upper})
     return {
         "series": champion.series,
         "model_version": champion.version,
