@@ -81,7 +81,7 @@ module network 'app/network.bicep' = {
   }
 }
 
-// Data account: every container and queue of DESIGN.md section 2. Identity access only.
+// Data account: every container and queue of README "Flow and storage". Identity access only.
 module dataStorage 'app/storage.bicep' = {
   name: 'data-storage'
   scope: rg

@@ -98,7 +98,7 @@ def _interval_source(levels: list[int], level: float) -> tuple[int, float]:
 
 
 def build_forecast(champion: Champion, horizon: int, level: float) -> dict:
-    """The forecast response of DESIGN.md section 5 from a champion's stored path."""
+    """The `GET /api/forecast` response (README "HTTP API") from a champion's stored path."""
     doc = champion.forecast
     if not 1 <= horizon <= doc["max_horizon"]:
         raise BadParameter("horizon", f"must be an integer from 1 to {doc['max_horizon']}, got {horizon}")

@@ -22,7 +22,7 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything configurable about ForecastOps; defaults match DESIGN.md section 2."""
+    """Everything configurable about ForecastOps; defaults match README "Flow and storage"."""
 
     storage_connection_string: str | None
     storage_account_name: str | None

@@ -86,7 +86,7 @@ def queue(name: str, settings: Settings | None = None) -> QueueClient:
 
 
 def ensure_resources(settings: Settings | None = None) -> None:
-    """Create every container and queue of DESIGN.md section 2 that does not exist yet."""
+    """Create every container and queue of README "Flow and storage" that does not exist yet."""
     settings = settings or get_settings()
     for name in settings.containers:
         with contextlib.suppress(ResourceExistsError):

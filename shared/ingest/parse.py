@@ -1,6 +1,6 @@
 """Parse an uploaded CSV into daily long-format rows, or reject it whole with every reason found.
 
-Rules (the upload contract, DESIGN.md section 3; README "Upload rules" repeats them):
+Rules (the upload contract; README "Upload rules" states them for users):
 - Encoding: UTF-8 with or without BOM, or UTF-16 with BOM; anything else is rejected with the
   byte offset of the first undecodable byte.
 - Delimiter: comma, semicolon, tab or pipe, detected from the header line. With semicolons a
