@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from localrun.config import ConfigurationError, load_local_settings
 from localrun.demo import add_demo_arguments, run_demo
-from localrun.runner import REPO_ROOT, Runner
+from localrun.runner import REPO_ROOT, Runner, wait_for_shutdown
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 QUIET_LOGGERS = ("azure.core.pipeline.policies.http_logging_policy", "azure.identity")
@@ -30,14 +28,6 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7071)
     parser.add_argument("--poll-interval", type=float, default=1.0, help="seconds between blob/queue polls")
-
-
-def wait_for_shutdown() -> None:
-    """Block until Ctrl-C or SIGTERM (also when started in the background, where SIGINT is ignored)."""
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    stop.wait()
 
 
 def serve(args: argparse.Namespace) -> int:

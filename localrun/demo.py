@@ -6,7 +6,6 @@ import argparse
 import json
 import logging
 import shutil
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -14,7 +13,7 @@ from pathlib import Path
 
 from localrun.azurite import Azurite
 from localrun.config import load_local_settings
-from localrun.runner import REPO_ROOT, Runner
+from localrun.runner import REPO_ROOT, Runner, wait_for_shutdown
 from localrun.sample import monthly_files
 
 log = logging.getLogger("localrun.demo")
@@ -101,7 +100,8 @@ def _upload_and_serve(args: argparse.Namespace, settings, runner: Runner) -> int
         body["model_version"],
         body["trained_through"],
     )
-    runner.wait_idle(timeout=args.timeout)
+    if not runner.wait_idle(timeout=args.timeout):
+        raise TimeoutError(f"retraining not finished within {args.timeout:.0f}s")
     _, body = _get(f"{base}/api/forecast?horizon=28")
     log.info(
         "all retraining done %.1fs after the first upload; champion %s trained through %s",
@@ -115,8 +115,6 @@ def _upload_and_serve(args: argparse.Namespace, settings, runner: Runner) -> int
     if args.exit:
         return 0
     print("Ctrl-C to stop")
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        print("stopping")
+    wait_for_shutdown()
+    print("stopping")
     return 0

@@ -6,6 +6,7 @@ import contextlib
 import gc
 import logging
 import os
+import signal
 import threading
 from collections import ChainMap
 from collections.abc import Mapping
@@ -216,3 +217,11 @@ class Runner:
             else:
                 detail = f"timerTrigger {trigger.schedule}"
             log.info("    %s: %s", spec.name, detail, extra={"function": spec.name, "trigger": spec.trigger_type})
+
+
+def wait_for_shutdown() -> None:
+    """Block until Ctrl-C or SIGTERM (also when started in the background, where SIGINT is ignored)."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
