@@ -17,7 +17,7 @@ from azure.storage.blob import ContainerClient
 import shared
 from shared.errors import ConcurrencyConflict, ForecastOpsError
 from shared.forecasting import regularize, select_model
-from shared.forecasting.selection import MIN_OBSERVATIONS
+from shared.forecasting.selection import MIN_OBSERVATIONS, plain
 from shared.ingest.curated import read_series
 from shared.registry import (
     claim_run,
@@ -216,7 +216,8 @@ def _retrain(body: dict, series: str, requested: str, settings: Settings, correl
         outcome, served, served_spec = "promoted", selection.model, selection.spec
         reason = f"challenger beat champion {champion_version}"
     else:
-        outcome, served, served_spec = "kept-champion", selection.champion_model, champion_card["spec"]
+        # The champion's form refitted and recalibrated on the new data: its spec carries the new interval.
+        outcome, served, served_spec = "kept-champion", selection.champion_model, plain(selection.champion_model.spec)
         reason = f"refresh of champion {champion_version} with new data"
 
     version = new_version_id()

@@ -177,7 +177,8 @@ def test_challenger_that_is_not_better_keeps_and_refreshes_the_champion(settings
     days = read_series(container(settings.curated_container, settings), "total").days
     y, _ = training_series(days)
     same_spec = select_model(y).spec  # the challenger this data selects: it cannot beat itself by the margin
-    champion = install_champion(settings, same_spec)
+    stale_interval = {"method": "model", "backtest_coverage": None, "points": 0}
+    champion = install_champion(settings, {**same_spec, "interval": stale_interval})
     outcome = handle_request(request, settings=settings)
     assert (outcome.status, outcome.reason) == ("trained", "kept-champion")
     models = container(settings.models_container, settings)
@@ -185,6 +186,7 @@ def test_challenger_that_is_not_better_keeps_and_refreshes_the_champion(settings
     assert card["decision"]["outcome"] == "kept-champion" and card["decision"]["promote"] is False
     assert card["decision"]["champion_version"] == champion and card["decision"]["rule"]
     assert card["spec"]["name"] == same_spec["name"] and card["dataset"]["end"] == "2013-10-31"
+    assert card["spec"]["interval"] == same_spec["interval"] != stale_interval  # recalibrated on the new data
     assert registry.read_champion(models, "total")[0]["version"] == outcome.version  # the refreshed champion
     assert registry.read_forecast(models, "total", outcome.version)["points"][0]["date"] == "2013-11-01"
 
