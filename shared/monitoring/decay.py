@@ -10,6 +10,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from shared.forecasting import fit_spec
+from shared.forecasting.selection import strip
 
 from . import thresholds as th
 from .drift import Check
@@ -111,7 +112,7 @@ def one_step_errors(y: pd.Series, spec: dict, positions: range) -> pd.DataFrame:
     standardized by the standard deviation that interval implies. A position whose refit fails is
     logged and left out.
     """
-    spec = {k: v for k, v in spec.items() if k != "interval"}
+    spec = strip(spec)
     rows, failures = [], []
     for t in positions:
         day = y.index[t].date().isoformat()
