@@ -38,7 +38,7 @@ def resolve_fit(family: str, y: pd.Series, freq: str) -> tuple[dict, Forecaster]
         return fit.spec, fit
     if family == "snaive":
         fit = SeasonalNaive({"name": "snaive", "freq": freq, "period": season_length(freq)}).fit(y)
-        return {"name": "snaive", "freq": freq, "period": season_length(freq)}, fit
+        return fit.spec, fit
     raise ValueError(f"unknown candidate family {family!r}")
 
 

@@ -29,7 +29,6 @@ def is_seasonal(x: np.ndarray, m: int) -> bool:
 
 def seasonal_indices(x: np.ndarray, m: int, multiplicative: bool) -> np.ndarray:
     """Classical decomposition indices per season position (position 0 is the first observation)."""
-    len(x)
     weights = np.r_[0.5, np.ones(m - 1), 0.5] / m if m % 2 == 0 else np.ones(m) / m
     trend = np.convolve(x, weights, mode="valid")
     start = (len(weights) - 1) // 2
