@@ -151,14 +151,12 @@ def health(args: dict, service: Service) -> ApiResponse:
 
 
 def models(args: dict, service: Service) -> ApiResponse:
-    from shared.registry import list_versions, read_champion
+    from shared.registry import read_versions
 
-    client = service.container(service.settings.models_container)
     series = args["series"]
-    versions = list_versions(client, series)
+    pointer, versions = read_versions(service.container(service.settings.models_container), series)
     if not versions:
         service.cache.raise_missing(series)
-    pointer, _ = read_champion(client, series)
     return json_response(
         {
             "series": series,

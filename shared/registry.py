@@ -132,8 +132,8 @@ def rollback(client: ContainerClient, series: str, *, reason: str = "manual roll
     return pointer
 
 
-def list_versions(client: ContainerClient, series: str) -> list[dict]:
-    """Every complete version of a series (oldest first), the champion marked."""
+def read_versions(client: ContainerClient, series: str) -> tuple[dict | None, list[dict]]:
+    """The champion pointer (None without one) and every complete version (oldest first), the champion marked."""
     champion, _ = read_champion(client, series)
     champion_version = champion["version"] if champion else None
     cards = []
@@ -142,7 +142,12 @@ def list_versions(client: ContainerClient, series: str) -> list[dict]:
             card, _ = read_json(client, blob.name)
             card["champion"] = card["version"] == champion_version
             cards.append(card)
-    return sorted(cards, key=lambda c: c["version"])
+    return champion, sorted(cards, key=lambda c: c["version"])
+
+
+def list_versions(client: ContainerClient, series: str) -> list[dict]:
+    """Every complete version of a series (oldest first), the champion marked."""
+    return read_versions(client, series)[1]
 
 
 def list_series(client: ContainerClient) -> list[str]:
