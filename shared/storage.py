@@ -25,16 +25,21 @@ log = logging.getLogger(__name__)
 JSON_CONTENT = ContentSettings(content_type="application/json")
 
 
-def _credential_kwargs(settings: Settings, service: str) -> dict[str, Any]:
-    if settings.storage_connection_string:
-        return {"conn_str": settings.storage_connection_string}
-    if settings.storage_account_name:
-        from azure.identity import DefaultAzureCredential
+@lru_cache(maxsize=1)
+def _credential():
+    """One managed-identity credential per process, so its tokens are cached and reused."""
+    from azure.identity import DefaultAzureCredential
 
-        return {
-            "account_url": f"https://{settings.storage_account_name}.{service}.core.windows.net",
-            "credential": DefaultAzureCredential(),
-        }
+    return DefaultAzureCredential()
+
+
+def _client(cls, settings: Settings, service: str, **options):
+    """A `cls` (BlobServiceClient or QueueServiceClient) for the configured account."""
+    if settings.storage_connection_string:
+        return cls.from_connection_string(settings.storage_connection_string, **options)
+    if settings.storage_account_name:
+        url = f"https://{settings.storage_account_name}.{service}.core.windows.net"
+        return cls(url, credential=_credential(), **options)
     raise RuntimeError(
         "no storage configured: set AzureWebJobsStorage (connection string) "
         "or AzureWebJobsStorage__accountName (managed identity)"
@@ -44,29 +49,18 @@ def _credential_kwargs(settings: Settings, service: str) -> dict[str, Any]:
 @lru_cache(maxsize=8)
 def blob_service(settings: Settings | None = None) -> BlobServiceClient:
     """A BlobServiceClient for the configured account (cached per settings)."""
-    kwargs = _credential_kwargs(settings or get_settings(), "blob")
-    if "conn_str" in kwargs:
-        return BlobServiceClient.from_connection_string(kwargs["conn_str"])
-    return BlobServiceClient(**kwargs)
+    return _client(BlobServiceClient, settings or get_settings(), "blob")
 
 
 @lru_cache(maxsize=8)
 def _queue_service(settings: Settings) -> QueueServiceClient:
-    kwargs = _credential_kwargs(settings, "queue")
-    if "conn_str" in kwargs:
-        return QueueServiceClient.from_connection_string(kwargs["conn_str"])
-    return QueueServiceClient(**kwargs)
+    return _client(QueueServiceClient, settings, "queue")
 
 
 def probe(settings: Settings | None = None, timeout: float = 3.0) -> None:
     """Raise unless the blob service answers within `timeout` seconds (no retries: for health checks)."""
-    kwargs = _credential_kwargs(settings or get_settings(), "blob")
     options = {"retry_total": 0, "connection_timeout": timeout, "read_timeout": timeout}
-    if "conn_str" in kwargs:
-        client = BlobServiceClient.from_connection_string(kwargs["conn_str"], **options)
-    else:
-        client = BlobServiceClient(**kwargs, **options)
-    with client:
+    with _client(BlobServiceClient, settings or get_settings(), "blob", **options) as client:
         next(iter(client.list_containers(results_per_page=1)), None)
 
 
