@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import Field, dataclass, fields
 from functools import lru_cache
 
 DEFAULT_CONNECTION_SETTING = "AzureWebJobsStorage"
@@ -51,19 +51,7 @@ class Settings:
 
     def as_env(self, connection_setting: str = DEFAULT_CONNECTION_SETTING) -> dict[str, str]:
         """The app settings that reproduce these settings (for child processes and tests)."""
-        env = {
-            "INCOMING_CONTAINER": self.incoming_container,
-            "ARCHIVE_CONTAINER": self.archive_container,
-            "QUARANTINE_CONTAINER": self.quarantine_container,
-            "CURATED_CONTAINER": self.curated_container,
-            "MODELS_CONTAINER": self.models_container,
-            "MONITORING_CONTAINER": self.monitoring_container,
-            "RETRAIN_QUEUE": self.retrain_queue,
-            "MAX_UPLOAD_BYTES": str(self.max_upload_bytes),
-            "DEFAULT_SERIES": self.default_series,
-            "CHAMPION_CACHE_SECONDS": str(self.champion_cache_seconds),
-            "DRIFT_SCHEDULE": self.drift_schedule,
-        }
+        env = {f.name.upper(): str(getattr(self, f.name)) for f in app_setting_fields()}
         if self.storage_connection_string:
             env[connection_setting] = self.storage_connection_string
         if self.storage_account_name:
@@ -71,30 +59,26 @@ class Settings:
         return env
 
 
+def app_setting_fields() -> list[Field]:
+    """The settings read from an app setting of their own name in capitals (all but the storage account)."""
+    return [f for f in fields(Settings) if f.name not in ("storage_connection_string", "storage_account_name")]
+
+
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
-    """Build settings from an environment mapping (os.environ by default)."""
+    """Build settings from an environment mapping (os.environ by default); blank values take the default."""
     env = os.environ if env is None else env
     conn_name = env.get("STORAGE_CONNECTION_SETTING", DEFAULT_CONNECTION_SETTING)
-    defaults = Settings(None, None)
-
-    def pick(name: str, default: str) -> str:
-        value = env.get(name, "").strip()
-        return value or default
-
+    values = {}
+    for f in app_setting_fields():
+        name = f.name.upper()
+        if isinstance(f.default, int):
+            values[f.name] = _int(env, name, f.default)
+        else:
+            values[f.name] = env.get(name, "").strip() or f.default
     return Settings(
         storage_connection_string=env.get(conn_name) or None,
         storage_account_name=env.get(f"{conn_name}__accountName") or None,
-        incoming_container=pick("INCOMING_CONTAINER", defaults.incoming_container),
-        archive_container=pick("ARCHIVE_CONTAINER", defaults.archive_container),
-        quarantine_container=pick("QUARANTINE_CONTAINER", defaults.quarantine_container),
-        curated_container=pick("CURATED_CONTAINER", defaults.curated_container),
-        models_container=pick("MODELS_CONTAINER", defaults.models_container),
-        monitoring_container=pick("MONITORING_CONTAINER", defaults.monitoring_container),
-        retrain_queue=pick("RETRAIN_QUEUE", defaults.retrain_queue),
-        max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
-        default_series=pick("DEFAULT_SERIES", defaults.default_series),
-        champion_cache_seconds=_int(env, "CHAMPION_CACHE_SECONDS", defaults.champion_cache_seconds),
-        drift_schedule=pick("DRIFT_SCHEDULE", defaults.drift_schedule),
+        **values,
     )
 
 
