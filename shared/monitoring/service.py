@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import uuid
@@ -22,12 +23,11 @@ from .checks import BAND_COLUMNS, MIN_REFERENCE_WINDOWS, evaluate, window_length
 from .config import MonitorSettings, get_monitor_settings
 from .decay import one_step_errors
 from .report import build_report, error_report
-from .store import read_latest, read_state, save_report, write_state
+from .store import read_latest, save_report, update_state
 
 log = logging.getLogger(__name__)
 
 MAX_LINEAGE = 60  # earlier champions read to find the forecasts served for the window's days
-STATE_ATTEMPTS = 5
 
 
 def latest_report(settings: Settings | None, series: str) -> dict | None:
@@ -222,8 +222,10 @@ def act(
     events = events_of(report)
     if not events:
         return
-    for _ in range(STATE_ATTEMPTS):
-        state, etag = read_state(monitoring, series)
+    plan = None
+
+    def claim(state: dict) -> dict:
+        nonlocal plan
         new_state, plan = decide(
             state,
             events=events,
@@ -233,13 +235,9 @@ def act(
             champion_data_version=champion_data_version,
             run_id=run_id,
         )
-        try:
-            write_state(monitoring, series, new_state, etag)
-            break
-        except ConcurrencyConflict:
-            log.info("monitoring state of %s changed during the run; deciding again", series)
-    else:
-        raise ConcurrencyConflict(f"monitoring state of {series} kept changing; no action taken")
+        return new_state
+
+    update_state(monitoring, series, claim)  # ConcurrencyConflict after repeated races: no action taken
 
     retrain = {"requested": False, "dataset_version": None, "reason": None, "note": plan.retrain_note}
     if plan.retrain:
@@ -252,12 +250,7 @@ def act(
         }
         try:
             queue(settings.retrain_queue, settings).send_message(json.dumps(message).encode())
-            retrain = {
-                "requested": True,
-                "dataset_version": message["dataset_version"],
-                "reason": reason,
-                "note": plan.retrain_note,
-            }
+            retrain.update(requested=True, dataset_version=message["dataset_version"], reason=reason)
             log.info("monitor requested a retrain of %s@%s: %s", series, message["dataset_version"], reason)
         except Exception as exc:  # the claim is released so the next run requests it again
             log.exception("could not request the retrain of %s", series)
@@ -284,13 +277,10 @@ def act(
 
 
 def _release_retrain_claim(monitoring: ContainerClient, series: str, run_id: str) -> None:
-    for _ in range(STATE_ATTEMPTS):
-        state, etag = read_state(monitoring, series)
+    def release(state: dict) -> dict | None:
         if (state.get("retrain") or {}).get("run_id") != run_id:
-            return
-        state["retrain"] = None
-        try:
-            write_state(monitoring, series, state, etag)
-            return
-        except ConcurrencyConflict:
-            continue
+            return None  # somebody else's claim by now: leave it
+        return {**state, "retrain": None}
+
+    with contextlib.suppress(ConcurrencyConflict):
+        update_state(monitoring, series, release)

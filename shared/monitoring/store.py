@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError
@@ -10,8 +12,11 @@ from azure.storage.blob import ContainerClient
 from shared.errors import ConcurrencyConflict
 from shared.storage import read_json, write_json
 
+log = logging.getLogger(__name__)
+
 LATEST = "latest.json"
 STATE = "state.json"
+STATE_ATTEMPTS = 5  # read-change-write rounds of the alert state before giving up
 
 
 def latest_name(series: str) -> str:
@@ -54,3 +59,22 @@ def write_state(client: ContainerClient, series: str, state: dict, etag: str | N
         write_json(client, state_name(series), state, etag=etag, create_only=etag is None)
     except (ResourceExistsError, ResourceModifiedError) as exc:
         raise ConcurrencyConflict(f"monitoring state of {series} changed during the run") from exc
+
+
+def update_state(client: ContainerClient, series: str, change: Callable[[dict], dict | None]) -> dict | None:
+    """Read the state, apply `change` and write its result if nobody wrote meanwhile, else start over.
+
+    `change` returns the new state, or None to leave the state as it is (then None is returned).
+    After STATE_ATTEMPTS lost races ConcurrencyConflict is raised.
+    """
+    for _ in range(STATE_ATTEMPTS):
+        state, etag = read_state(client, series)
+        new_state = change(state)
+        if new_state is None:
+            return None
+        try:
+            write_state(client, series, new_state, etag)
+            return new_state
+        except ConcurrencyConflict:
+            log.info("monitoring state of %s changed meanwhile; reading it again", series)
+    raise ConcurrencyConflict(f"monitoring state of {series} kept changing")

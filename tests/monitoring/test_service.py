@@ -83,6 +83,20 @@ def test_drift_with_new_data_requests_exactly_one_retrain_with_the_reason(settin
     assert len(retrain_messages(settings)) == 1
 
 
+def test_a_retrain_request_that_cannot_be_sent_is_released_and_requested_on_the_next_run(settings):
+    import dataclasses
+
+    setup(settings, shift=4 * NOISE_SD)
+    broken = dataclasses.replace(settings, retrain_queue="no-such-queue")  # sending fails: the queue is missing
+    [first] = run_checks(broken, now=T0, monitor=QUIET)
+    assert not first["actions"]["retrain"]["requested"]
+    assert "could not be sent" in first["actions"]["retrain"]["note"]
+    state, _ = read_state(container(settings.monitoring_container, settings), "total")
+    assert state["retrain"] is None  # the claim was released
+    [again] = run_checks(settings, now=T0 + timedelta(hours=30), monitor=QUIET)
+    assert again["actions"]["retrain"]["requested"] and len(retrain_messages(settings)) == 1
+
+
 def test_drift_without_new_data_alerts_without_retraining(settings, caplog):
     version, _ = setup(settings, shift=4 * NOISE_SD, trained_days=200)
     with caplog.at_level(logging.WARNING):
