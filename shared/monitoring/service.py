@@ -15,6 +15,7 @@ from shared.errors import ConcurrencyConflict, NoModelYet, SeriesNotFound, Versi
 from shared.forecasting.registry import series_freq
 from shared.ingest.curated import read_series
 from shared.registry import list_series, read_card, read_champion, read_forecast
+from shared.retrain import training_series
 from shared.settings import Settings, get_settings
 from shared.storage import container, queue
 
@@ -88,13 +89,6 @@ def run_scheduled(past_due: bool, settings: Settings | None = None) -> list[dict
     return reports
 
 
-def _regular_series(days: dict[date, float], freq: str | None) -> pd.Series:
-    from shared.retrain import training_series
-
-    regular, _ = training_series(days, freq)
-    return regular
-
-
 def _trained_through(card: dict) -> date:
     return date.fromisoformat(card["dataset"]["end"])
 
@@ -161,8 +155,9 @@ def check_series(settings: Settings, monitor: MonitorSettings, series: str, now:
     curated = read_series(container(settings.curated_container, settings), series)
     if curated is None:
         raise SeriesNotFound(f"series {series} has a champion but no curated data")
-    y = _regular_series(curated.days, card.get("dataset", {}).get("frequency"))
-    freq = card.get("dataset", {}).get("frequency") or series_freq(y)
+    trained_freq = card.get("dataset", {}).get("frequency")
+    y, _ = training_series(curated.days, trained_freq)  # on the champion's calendar, as it was trained
+    freq = trained_freq or series_freq(y)
     w = window_length(freq, monitor.window)
     n = len(y)
     served, expected = served_forecasts(models, series, pointer, card, y.index[-w:])
