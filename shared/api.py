@@ -152,11 +152,12 @@ def health(args: dict, service: Service) -> ApiResponse:
 
 def models(args: dict, service: Service) -> ApiResponse:
     from shared.registry import read_versions
+    from shared.serving import raise_missing
 
     series = args["series"]
     pointer, versions = read_versions(service.container(service.settings.models_container), series)
     if not versions:
-        service.cache.raise_missing(series)
+        raise_missing(service.settings, series)
     return json_response(
         {
             "series": series,

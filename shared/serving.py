@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from statistics import NormalDist
+from typing import NoReturn
 
 from shared.errors import BadParameter, NoModelYet, SeriesNotFound
 from shared.settings import Settings, get_settings
@@ -71,22 +72,24 @@ class ChampionCache:
             # The pointer still has the cached ETag: Azure answers 304, Azurite 412 (condition not met).
             return cached
         except ResourceNotFoundError:
-            self.raise_missing(series)
+            raise_missing(self.settings, series)
         if cached is not None and cached.version == pointer["version"]:
             forecast = cached.forecast  # the pointer was rewritten for the same version (a re-promotion)
         else:
             forecast = read_forecast(blob_container, series, pointer["version"])
         return Champion(series, pointer["version"], etag, forecast, pointer["promoted_at"])
 
-    def raise_missing(self, series: str) -> None:
-        from shared.ingest.curated import read_manifest
-        from shared.storage import container
 
-        manifest = read_manifest(container(self.settings.curated_container, self.settings))
-        if series in manifest["series"]:
-            raise NoModelYet(f"series {series} has data but no model yet; the first retrain is queued or running")
-        known = ", ".join(sorted(manifest["series"])) or "none yet"
-        raise SeriesNotFound(f"unknown series {series}; known series: {known}")
+def raise_missing(settings: Settings, series: str) -> NoReturn:
+    """For a series without a champion: NoModelYet if it has data, SeriesNotFound if it was never ingested."""
+    from shared.ingest.curated import read_manifest
+    from shared.storage import container
+
+    manifest = read_manifest(container(settings.curated_container, settings))
+    if series in manifest["series"]:
+        raise NoModelYet(f"series {series} has data but no model yet; the first retrain is queued or running")
+    known = ", ".join(sorted(manifest["series"])) or "none yet"
+    raise SeriesNotFound(f"unknown series {series}; known series: {known}")
 
 
 def _interval_source(levels: list[int], level: float) -> tuple[int, float]:

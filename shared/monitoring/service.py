@@ -11,11 +11,12 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 from azure.storage.blob import ContainerClient
 
-from shared.errors import ConcurrencyConflict, NoModelYet, SeriesNotFound, VersionNotFound
+from shared.errors import ConcurrencyConflict, SeriesNotFound, VersionNotFound
 from shared.forecasting.registry import series_freq
 from shared.ingest.curated import read_series
 from shared.registry import list_series, read_card, read_champion, read_forecast
 from shared.retrain import training_series
+from shared.serving import raise_missing
 from shared.settings import Settings, get_settings
 from shared.storage import container, queue
 
@@ -54,9 +55,7 @@ def run_checks(
     models = container(settings.models_container, settings)
     if series is not None:
         if read_champion(models, series)[0] is None:
-            if read_series(container(settings.curated_container, settings), series) is None:
-                raise SeriesNotFound(f"series {series} has never been ingested")
-            raise NoModelYet(f"series {series} has no champion yet; nothing to monitor")
+            raise_missing(settings, series)
         names = [series]
     else:
         names = list_series(models)
