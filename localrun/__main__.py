@@ -8,9 +8,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from localrun.config import ConfigurationError, load_local_settings
+from localrun.config import ConfigurationError
 from localrun.demo import add_demo_arguments, run_demo
 from localrun.runner import REPO_ROOT, Runner, wait_for_shutdown
+from shared.settings import load_local_settings
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 QUIET_LOGGERS = ("azure.core.pipeline.policies.http_logging_policy", "azure.identity")

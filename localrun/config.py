@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import socket
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from shared.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 
@@ -20,39 +21,8 @@ HOST_ID_SETTING = "AzureFunctionsWebHost__hostid"
 HOST_ID_MAX_LENGTH = 32
 
 
-class ConfigurationError(RuntimeError):
-    """The app, host.json or the app settings cannot be served as they are; the message says why."""
-
-
 class MissingSettingError(ConfigurationError):
     """A binding refers to an app setting that is not defined."""
-
-
-def load_local_settings(path: Path | str, environ: MutableMapping[str, str] | None = None) -> dict[str, str]:
-    """Copy local.settings.json "Values" into the environment like `func start`; existing variables win.
-
-    Returns the values that were applied.
-    """
-    environ = os.environ if environ is None else environ
-    path = Path(path)
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigurationError(f"{path} not found: copy local.settings.sample.json to {path.name}") from exc
-    except json.JSONDecodeError as exc:
-        raise ConfigurationError(f"{path} is not valid JSON: {exc}") from exc
-    values = document.get("Values") or {}
-    if not isinstance(values, dict):
-        raise ConfigurationError(f'{path}: "Values" must be an object of app settings')
-    applied: dict[str, str] = {}
-    for name, value in values.items():
-        text = value if isinstance(value, str) else json.dumps(value)
-        if name in environ:
-            log.info("Skipping '%s' from %s: already set in the environment", name, path.name)
-            continue
-        environ[name] = text
-        applied[name] = text
-    return applied
 
 
 def resolve_settings(value: str, env: Mapping[str, str], what: str) -> str:

@@ -12,9 +12,9 @@ import urllib.request
 from pathlib import Path
 
 from localrun.azurite import Azurite
-from localrun.config import load_local_settings
 from localrun.runner import REPO_ROOT, Runner, wait_for_shutdown
 from localrun.sample import monthly_files
+from shared.settings import load_local_settings
 
 log = logging.getLogger("localrun.demo")
 

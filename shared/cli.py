@@ -5,18 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from pathlib import Path
-
-
-def _load_local_settings(path: Path) -> None:
-    """Use local.settings.json values for settings the environment does not set (as `func start` does)."""
-    if not path.exists():
-        return
-    values = json.loads(path.read_text()).get("Values", {})
-    for key, value in values.items():
-        os.environ.setdefault(key, str(value))
 
 
 def cmd_upload(args: argparse.Namespace) -> int:
@@ -196,10 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
-    _load_local_settings(Path(args.settings))
     from shared.errors import ForecastOpsError
+    from shared.settings import load_local_settings
 
     try:
+        if Path(args.settings).exists():  # values the environment does not set, as `func start` does
+            load_local_settings(args.settings)
         return args.func(args)
     except ForecastOpsError as exc:
         print(f"error: {exc}", file=sys.stderr)

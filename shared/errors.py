@@ -38,3 +38,7 @@ class NoModelYet(ForecastOpsError):
 
 class ConcurrencyConflict(ForecastOpsError):
     """An ETag-guarded write kept losing the race after every retry."""
+
+
+class ConfigurationError(ForecastOpsError):
+    """The app, host.json or the app settings cannot be used as they are; the message says why."""

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import Field, dataclass, fields
 from functools import lru_cache
+from pathlib import Path
+
+from shared.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONNECTION_SETTING = "AzureWebJobsStorage"
 
@@ -86,3 +93,30 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
 def get_settings() -> Settings:
     """The process-wide settings, built on first use."""
     return settings_from_env()
+
+
+def load_local_settings(path: Path | str, environ: MutableMapping[str, str] | None = None) -> dict[str, str]:
+    """Copy local.settings.json "Values" into the environment like `func start`; existing variables win.
+
+    Returns the values that were applied.
+    """
+    environ = os.environ if environ is None else environ
+    path = Path(path)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigurationError(f"{path} not found: copy local.settings.sample.json to {path.name}") from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"{path} is not valid JSON: {exc}") from exc
+    values = document.get("Values") or {}
+    if not isinstance(values, dict):
+        raise ConfigurationError(f'{path}: "Values" must be an object of app settings')
+    applied: dict[str, str] = {}
+    for name, value in values.items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        if name in environ:
+            log.info("Skipping '%s' from %s: already set in the environment", name, path.name)
+            continue
+        environ[name] = text
+        applied[name] = text
+    return applied

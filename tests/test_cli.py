@@ -103,3 +103,10 @@ def test_drift_check_and_show(app_env, capsys):
     assert main(["drift", "show", "--series", "total", "--json"]) == 0
     (report,) = json.loads(capsys.readouterr().out)
     assert report["series"] == "total" and report["status"] in {"ok", "drift", "decay", "drift+decay", "not-evaluated"}
+
+
+def test_an_unreadable_local_settings_file_is_a_clear_error(app_env, tmp_path, capsys):
+    settings_file = tmp_path / "local.settings.json"
+    settings_file.write_text("{not json")
+    assert main(["--settings", str(settings_file), "models", "list"]) == 2
+    assert "is not valid JSON" in capsys.readouterr().err

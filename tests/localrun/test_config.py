@@ -10,12 +10,12 @@ from localrun.config import (
     ConfigurationError,
     HostConfig,
     MissingSettingError,
-    load_local_settings,
     parse_timespan,
     resolve_settings,
 )
 from localrun.outputs import BindingExpressionError, expand
 from localrun.storage import Storage
+from shared.settings import load_local_settings
 from tests.localrun.conftest import APPS
 
 
