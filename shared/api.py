@@ -259,6 +259,7 @@ class Endpoint:
     methods: tuple[str, ...] = ("GET",)
     response: str = ""  # schema name in shared.schemas
     errors: tuple[int, ...] = (400, 404, 503)
+    error_response: str = "Error"  # schema name of the error statuses' body
     auth: str = "function"  # anonymous | function | admin
     content_type: str = "application/json"
 
@@ -298,7 +299,7 @@ ENDPOINTS: dict[str, Endpoint] = {
         ),
         Endpoint(
             "health", "health", "Service status, storage reachability and champions", health,
-            response="Health", errors=(503,), auth="anonymous",
+            response="Health", errors=(503,), error_response="Health", auth="anonymous",
         ),
         Endpoint(
             "dashboard", "dashboard", "Dashboard page: history, forecast band, versions, drift", dashboard,

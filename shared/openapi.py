@@ -44,10 +44,9 @@ def _operation(endpoint) -> dict:
         }
     }
     for status in endpoint.errors:
-        schema = ref("Health") if endpoint.name == "health" else ref("Error")
         responses[str(status)] = {
             "description": STATUS_TEXT[status],
-            "content": {"application/json": {"schema": schema}},
+            "content": {"application/json": {"schema": ref(endpoint.error_response)}},
         }
     operation = {
         "operationId": endpoint.name,
