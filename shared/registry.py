@@ -73,24 +73,28 @@ def read_champion(client: ContainerClient, series: str) -> tuple[dict | None, st
     return read_json(client, pointer_name(series))
 
 
-def set_champion(client: ContainerClient, series: str, version: str, *, reason: str, expected_etag: str | None) -> dict:
-    """Point the champion at `version` if the pointer is still at `expected_etag` (None: no pointer yet).
-
-    The previous champion goes to the front of the history, which rollback uses.
-    """
-    current, etag = read_champion(client, series)
-    if etag != expected_etag:
-        raise ConcurrencyConflict(f"champion of {series} changed while deciding; decision is stale")
-    history = []
-    if current is not None:
-        history = [{k: current[k] for k in ("version", "promoted_at", "reason")}, *current.get("history", [])]
-    pointer = {
+def _pointer(series: str, version: str, reason: str, history: list[dict]) -> dict:
+    return {
         "series": series,
         "version": version,
         "promoted_at": datetime.now(UTC).isoformat(),
         "reason": reason,
         "history": history,
     }
+
+
+def set_champion(
+    client: ContainerClient, series: str, version: str, *, reason: str, current: dict | None, etag: str | None
+) -> dict:
+    """Point the champion at `version`, if the pointer is still `current` as read with `etag` (None: no pointer).
+
+    The previous champion goes to the front of the history, which rollback uses. A pointer that moved
+    since it was read raises ConcurrencyConflict: the decision taken on it is stale.
+    """
+    history = []
+    if current is not None:
+        history = [{k: current[k] for k in ("version", "promoted_at", "reason")}, *current.get("history", [])]
+    pointer = _pointer(series, version, reason, history)
     _write_pointer(client, series, pointer, etag)
     log.info("champion of %s is now %s (%s)", series, version, reason)
     return pointer
@@ -109,7 +113,7 @@ def promote(client: ContainerClient, series: str, version: str, *, reason: str =
     current, etag = read_champion(client, series)
     if current is not None and current["version"] == version:
         return current
-    return set_champion(client, series, version, reason=reason, expected_etag=etag)
+    return set_champion(client, series, version, reason=reason, current=current, etag=etag)
 
 
 def rollback(client: ContainerClient, series: str, *, reason: str = "manual rollback") -> dict:
@@ -120,13 +124,7 @@ def rollback(client: ContainerClient, series: str, *, reason: str = "manual roll
     if not current.get("history"):
         raise VersionNotFound(f"series {series} has no earlier champion to roll back to")
     previous, *rest = current["history"]
-    pointer = {
-        "series": series,
-        "version": previous["version"],
-        "promoted_at": datetime.now(UTC).isoformat(),
-        "reason": f"{reason} (from {current['version']})",
-        "history": rest,
-    }
+    pointer = _pointer(series, previous["version"], f"{reason} (from {current['version']})", rest)
     _write_pointer(client, series, pointer, etag)
     log.info("champion of %s rolled back from %s to %s", series, current["version"], previous["version"])
     return pointer

@@ -257,7 +257,7 @@ def _retrain(body: dict, series: str, requested: str, settings: Settings, correl
     )
     write_version(models, series, version, model=served, card=card, forecast=forecast)
     try:
-        set_champion(models, series, version, reason=reason, expected_etag=pointer_etag)
+        set_champion(models, series, version, reason=reason, current=pointer, etag=pointer_etag)
     except ConcurrencyConflict:
         log.warning("champion of %s moved during retrain; version %s stays unpromoted", series, version)
         outcome = "not-promoted-stale"

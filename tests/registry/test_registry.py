@@ -73,10 +73,10 @@ def test_promote_unknown_version_changes_nothing(models):
 def test_stale_decision_cannot_move_the_pointer(models):
     first, second = publish(models, "total", 1), publish(models, "total", 2)
     registry.promote(models, "total", first)
-    _, etag = registry.read_champion(models, "total")
+    stale, etag = registry.read_champion(models, "total")
     registry.promote(models, "total", second)
     with pytest.raises(ConcurrencyConflict):
-        registry.set_champion(models, "total", first, reason="stale", expected_etag=etag)
+        registry.set_champion(models, "total", first, reason="stale", current=stale, etag=etag)
     assert registry.read_champion(models, "total")[0]["version"] == second
 
 
