@@ -162,7 +162,7 @@ def handle_request(
     models = container(settings.models_container, settings)
     try:
         with series_lock(models, series):
-            return _retrain(body, series, requested, settings, body.get("correlation_id") or correlation_id)
+            return _retrain(body, series, requested, settings, models, body.get("correlation_id") or correlation_id)
     except SeriesBusy:
         deferrals = defer(body, settings)
         log.info(
@@ -171,7 +171,14 @@ def handle_request(
         return RetrainOutcome("deferred", "series busy", series, requested)
 
 
-def _retrain(body: dict, series: str, requested: str, settings: Settings, correlation_id: str | None) -> RetrainOutcome:
+def _retrain(
+    body: dict,
+    series: str,
+    requested: str,
+    settings: Settings,
+    models: ContainerClient,
+    correlation_id: str | None,
+) -> RetrainOutcome:
     curated = read_series(container(settings.curated_container, settings), series)
     if curated is None:
         log.warning("retrain request for unknown series %s ignored", series)
@@ -188,7 +195,6 @@ def _retrain(body: dict, series: str, requested: str, settings: Settings, correl
             MIN_OBSERVATIONS,
         )
         return RetrainOutcome("skipped", "insufficient data", series, requested)
-    models = container(settings.models_container, settings)
     done = claim_run(models, series, requested)
     if done is not None:
         log.info("retrain of %s@%s skipped: already trained as %s", series, requested, done.get("version"))

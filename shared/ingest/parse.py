@@ -132,7 +132,7 @@ def parse_upload(
     if not data.strip():
         raise UploadRejected("file is empty", [{"line": None, "column": None, "reason": "no content"}])
     text, encoding = _decode(data)
-    first_line = text.lstrip("\ufeff").split("\n", 1)[0]
+    first_line = text.split("\n", 1)[0]  # the decoders have dropped any byte order mark
     delimiter = max(DELIMITERS, key=first_line.count)
     if first_line.count(delimiter) == 0:
         raise UploadRejected(
@@ -146,7 +146,7 @@ def parse_upload(
                 }
             ],
         )
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     header = next(reader)
     date_i = _pick(header, DATE_COLUMNS, "date", required=True)
     value_i = _pick(header, VALUE_COLUMNS, "value", required=True)
