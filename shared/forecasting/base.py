@@ -51,6 +51,13 @@ def scale_bounds(mean: np.ndarray, bounds: Bounds, factors: dict[float, float]) 
     return {level: out[level] for level in bounds}
 
 
+def interval_factors(interval: dict, levels: Sequence[float]) -> dict[float, float]:
+    """Factor per level of an interval calibration: interpolated for "scaled", 1 otherwise."""
+    if interval.get("method") != "scaled":
+        return dict.fromkeys(levels, 1.0)
+    return {level: float(np.interp(level, interval["levels"], interval["factors"])) for level in levels}
+
+
 class Forecaster(ABC):
     """A fitted model: its spec, fitted parameters and the few numbers prediction needs.
 
@@ -70,11 +77,7 @@ class Forecaster(ABC):
 
     def interval_factors(self, levels: list[float]) -> dict[float, float]:
         """Calibration factor per level from the spec (1 for model intervals)."""
-        calib = self.spec.get("interval") or {}
-        if calib.get("method") != "scaled":
-            return dict.fromkeys(levels, 1.0)
-        grid, factors = calib["levels"], calib["factors"]
-        return {level: float(np.interp(level, grid, factors)) for level in levels}
+        return interval_factors(self.spec.get("interval") or {}, levels)
 
     def forecast_arrays(self, h: int, levels: Sequence[float] = (80, 95)) -> tuple[np.ndarray, Bounds]:
         """Mean and calibrated bounds as arrays (no dates), for backtests and combinations."""

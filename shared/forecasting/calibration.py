@@ -8,7 +8,7 @@ import numpy as np
 from scipy.stats import binomtest
 
 from .backtest import BACKTEST_LEVELS, WindowForecasts
-from .base import scale_bounds
+from .base import interval_factors, scale_bounds
 
 CHECKED_LEVELS = (80.0, 95.0)
 # Errors within one backtest window are strongly correlated: a window counts as this many independent points.
@@ -77,7 +77,7 @@ def apply(wf: WindowForecasts, interval: dict) -> WindowForecasts:
     """The same window forecasts with the interval calibration applied (for reporting calibrated metrics)."""
     if interval.get("method") != "scaled":
         return wf
-    factors = {level: float(np.interp(level, interval["levels"], interval["factors"])) for level in BACKTEST_LEVELS}
+    factors = interval_factors(interval, BACKTEST_LEVELS)
     out = WindowForecasts(wf.spec, wf.means, [], wf.actuals, wf.scales, wf.fallbacks)
     out.bounds = [scale_bounds(m, b, factors) for m, b in zip(wf.means, wf.bounds, strict=True)]
     return out
