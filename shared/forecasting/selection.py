@@ -85,10 +85,6 @@ def strip(spec: dict) -> dict:
     return {k: v for k, v in spec.items() if k != "interval"}
 
 
-def _mase(wf: WindowForecasts) -> float:
-    return float(np.mean([r["mase"] for r in window_scores(wf)]))
-
-
 def _combo_members(windows: dict[str, WindowForecasts], mase: dict[str, float]) -> list[str]:
     """COMBO_MEMBERS when both were backtested, otherwise the two non-baseline candidates with lowest MASE."""
     if all(n in windows for n in COMBO_MEMBERS):
@@ -153,12 +149,17 @@ def _fit_first(order: list[str], specs: dict, fits: dict, y: pd.Series, candidat
     raise RuntimeError("seasonal naive failed; the series is unusable")
 
 
+def _calibrated_summary(wf: WindowForecasts) -> tuple[dict, dict]:
+    """The interval calibration of backtest windows and their metrics with it applied."""
+    interval = calibration.calibrate(wf)
+    return interval, summarize(window_scores(calibration.apply(wf, interval)), wf.fallbacks)
+
+
 def _evaluate_champion(champion_spec: dict, y: pd.Series, plan: Plan, freq: str):
     """Champion's backtest on the same windows, its calibration and its refit on all data."""
     spec = {**strip(champion_spec), "freq": freq}
     wf = forecast_windows(spec, y, plan, build)
-    interval = calibration.calibrate(wf)
-    summary = summarize(window_scores(calibration.apply(wf, interval)), wf.fallbacks)
+    interval, summary = _calibrated_summary(wf)
     summary["raw"] = summarize(window_scores(wf), wf.fallbacks)
     model = build(spec).fit(y).with_interval(interval)
     return summary, model
@@ -177,12 +178,14 @@ def select_model(y: pd.Series, *, champion_spec: dict | None = None, horizon: in
     if plan.cutoffs:
         for name, spec in specs.items():
             windows[name] = forecast_windows(spec, y, plan, build)
-        members = _combo_members(windows, {n: _mase(windows[n]) for n in windows})
+        summaries = {name: summarize(window_scores(wf), wf.fallbacks) for name, wf in windows.items()}
+        members = _combo_members(windows, {name: summary["mase"] for name, summary in summaries.items()})
         if len(members) >= 2:
-            windows["combo"] = combo_forecasts([windows[n] for n in members], freq)
-            specs["combo"] = windows["combo"].spec
-        for name, wf in windows.items():
-            candidates[name] = {"spec": plain(strip(specs[name])), **summarize(window_scores(wf), wf.fallbacks)}
+            windows["combo"] = combo = combo_forecasts([windows[n] for n in members], freq)
+            specs["combo"] = combo.spec
+            summaries["combo"] = summarize(window_scores(combo), combo.fallbacks)
+        for name, summary in summaries.items():
+            candidates[name] = {"spec": plain(strip(specs[name])), **summary}
         order = rank(candidates)
     else:
         order = [n for n in NO_BACKTEST_PREFERENCE if n in specs]
@@ -190,9 +193,7 @@ def select_model(y: pd.Series, *, champion_spec: dict | None = None, horizon: in
             candidates[name] = {"spec": plain(specs[name]), "windows": 0}
     chosen, model = _fit_first(order, specs, fits, y, candidates)
     if chosen in windows:
-        wf = windows[chosen]
-        interval = calibration.calibrate(wf)
-        selected = summarize(window_scores(calibration.apply(wf, interval)), wf.fallbacks)
+        interval, selected = _calibrated_summary(windows[chosen])
         selected["raw"] = candidates[chosen]
     else:
         interval = {"method": "model", "backtest_coverage": None, "points": 0}
