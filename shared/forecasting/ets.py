@@ -194,15 +194,15 @@ def auto_ets(y: pd.Series, freq: str) -> tuple[dict, EtsFit]:
         best_of_kind = next((item for item in ranked if item[1]["seasonal"] == kind), None)
         if best_of_kind is not None and all(best_of_kind is not item for item in refine):
             refine.append(best_of_kind)
-    best, best_aicc, best_fit = None, float("inf"), None
-    for _, spec, core, est in refine:
-        fit = core.fitted(spec, core.estimate(joint=True, previous=est), y.index[-1])
-        if fit.params["aicc"] < best_aicc:
-            best, best_aicc, best_fit = spec, fit.params["aicc"], fit
-    if best is None:
-        _, best, core, est = ranked[0]
-        best_fit = core.fitted(best, core.estimate(joint=True, previous=est), y.index[-1])
-        best_aicc = best_fit.params["aicc"]
+    end = y.index[-1]
+    fits = [(core.fitted(spec, core.estimate(joint=True, previous=est), end), spec) for _, spec, core, est in refine]
+
+    def aicc(item) -> float:  # a non-finite AICc ranks last; if all are, the best-ranked form stays
+        value = item[0].params["aicc"]
+        return value if np.isfinite(value) else np.inf
+
+    best_fit, best = min(fits, key=aicc)
+    best_aicc = best_fit.params["aicc"]
     spec = {**best, "search": {"aicc": best_aicc, "forms_fitted": len(ranked), "form": short_name(best)}}
     best_fit.spec = {**best_fit.spec, "search": spec["search"]}
     return spec, best_fit
