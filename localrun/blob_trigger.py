@@ -21,14 +21,13 @@ from localrun.activity import Activity
 from localrun.config import ConfigurationError
 from localrun.functions import FunctionSpec
 from localrun.invoke import Invoker
-from localrun.storage import Storage, encode_message
+from localrun.storage import DEFAULT_CONNECTION, Storage, encode_message
 
 log = logging.getLogger("localrun.blob")
 
 RECEIPTS_CONTAINER = "azure-webjobs-hosts"
 POISON_QUEUE = "webjobs-blobtrigger-poison"
 MAX_ATTEMPTS = 5
-HOST_CONNECTION = "AzureWebJobsStorage"
 
 
 @dataclass(frozen=True)
@@ -90,7 +89,7 @@ class BlobTrigger:
 
     def start(self) -> None:
         self._container = self._storage.container(self.connection, self.path.container)
-        self._receipts = self._storage.container(HOST_CONNECTION, RECEIPTS_CONTAINER)
+        self._receipts = self._storage.container(DEFAULT_CONNECTION, RECEIPTS_CONTAINER)  # the host storage
         self._activity.register_poller(self.key)
         self._thread.start()
 
@@ -217,7 +216,7 @@ class BlobTrigger:
             "BlobName": name,
             "ETag": etag,
         }
-        self._storage.queue(HOST_CONNECTION, POISON_QUEUE).send_message(encode_message(json.dumps(message)))
+        self._storage.queue(DEFAULT_CONNECTION, POISON_QUEUE).send_message(encode_message(json.dumps(message)))
         self._activity.count(self.spec.name, "poisoned")
         log.error(
             "blob '%s/%s' failed %d times in function '%s': moved to queue '%s'",
