@@ -51,8 +51,36 @@ param minimumElasticInstanceCount int = 1
 @description('NCRONTAB schedule of the drift and decay monitor (app setting DRIFT_SCHEDULE).')
 param driftSchedule string = '0 30 2 * * *'
 
-@description('Also create an Azure ML workspace (model registry and experiment tracking) with its key vault and storage.')
+@description('Also create an Azure ML workspace (model registry and bulk retraining) with its key vault, storage and compute cluster.')
 param enableMachineLearning bool = false
+
+@allowed([
+  'Disabled'
+  'Enabled'
+])
+@description('Public network access of the Azure ML workspace: Disabled (private endpoint only) unless clients outside the VNet, such as Microsoft-hosted pipeline agents, must reach it.')
+param machineLearningPublicNetworkAccess string = 'Disabled'
+
+@description('Purge protection of the Azure ML key vault (on by default; `azd down --purge` cannot free the name while it is on).')
+param machineLearningKeyVaultPurgeProtection bool = true
+
+@minValue(1)
+@maxValue(100)
+@description('Most nodes of the Azure ML compute cluster (it scales to zero when idle).')
+param machineLearningMaxNodes int = 4
+
+@minValue(1)
+@maxValue(146000)
+@description('Days every blob version in the models container stays immutable (version-level WORM).')
+param modelRetentionDays int = 30
+
+// Read from the running app before each deployment by scripts/content_shares.py (empty the first
+// time): each slot keeps the content share it has, whatever swaps happened since the last deployment.
+@description('Current WEBSITE_CONTENTSHARE of the production slot; empty on the first deployment.')
+param productionContentShare string = ''
+
+@description('Current WEBSITE_CONTENTSHARE of the staging slot; empty on the first deployment.')
+param stagingContentShare string = ''
 
 var abbrs = loadJsonContent('./abbreviations.json')
 // The token keeps names unique per subscription, environment and region. The function app name
@@ -107,6 +135,12 @@ module dataStorage 'app/storage.bicep' = {
       'retrain-requests-poison'
     ]
     fileShares: []
+    // Model versions are write-once; every version of every blob here is kept read-only for
+    // modelRetentionDays, while the champion pointer can still be rewritten (a new version each time).
+    versionImmutableContainers: [
+      'models'
+    ]
+    immutabilityDays: modelRetentionDays
   }
 }
 
@@ -157,6 +191,12 @@ module machineLearning 'app/ml.bicep' = if (enableMachineLearning) {
     storageAccountName: '${abbrs.storageStorageAccounts}ml${resourceToken}'
     applicationInsightsId: monitoring.outputs.applicationInsightsId
     subnetId: network.outputs.subnetId
+    privateEndpointSubnetId: network.outputs.privateEndpointSubnetId
+    virtualNetworkId: network.outputs.virtualNetworkId
+    dataStorageAccountId: dataStorage.outputs.id
+    publicNetworkAccess: machineLearningPublicNetworkAccess
+    keyVaultPurgeProtection: machineLearningKeyVaultPurgeProtection
+    computeMaxNodes: machineLearningMaxNodes
     location: location
     tags: tags
   }
@@ -179,6 +219,8 @@ module functionApp 'app/function.bicep' = {
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     driftSchedule: driftSchedule
     machineLearningWorkspaceName: enableMachineLearning ? machineLearning.outputs.workspaceName : ''
+    productionContentShare: productionContentShare
+    stagingContentShare: stagingContentShare
   }
 }
 
@@ -195,6 +237,11 @@ module rbac 'app/rbac.bicep' = {
     userPrincipalId: principalId
     userPrincipalType: principalType
     machineLearningWorkspaceName: enableMachineLearning ? machineLearning.outputs.workspaceName : ''
+    machineLearningStorageAccountName: enableMachineLearning ? machineLearning.outputs.storageAccountName : ''
+    machineLearningPrincipalIds: enableMachineLearning ? [
+      machineLearning.outputs.workspacePrincipalId
+      machineLearning.outputs.computePrincipalId
+    ] : []
   }
 }
 
@@ -222,3 +269,6 @@ output AZURE_STORAGE_ACCOUNT_NAME string = dataStorage.outputs.name
 output AZURE_EVENTGRID_SYSTEM_TOPIC string = eventGrid.outputs.name
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
 output AZURE_ML_WORKSPACE_NAME string = enableMachineLearning ? machineLearning.outputs.workspaceName : ''
+output AZURE_ML_COMPUTE_CLUSTER string = enableMachineLearning ? machineLearning.outputs.computeClusterName : ''
+// The data roles of the app's identities, which the Infra stage waits for (scripts/wait_for_roles.py).
+output AZURE_APP_ROLE_ASSIGNMENTS array = rbac.outputs.appAssignments

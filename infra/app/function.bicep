@@ -25,6 +25,16 @@ param driftSchedule string
 @description('Name of the Azure ML workspace, or empty when there is none.')
 param machineLearningWorkspaceName string
 
+// The content share of each slot as it is now (scripts/content_shares.py reads them before every
+// deployment; empty on the first one). A swap exchanges the slots' WEBSITE_CONTENTSHARE values, since
+// the setting is not sticky: writing the names of the first deployment back would point production at
+// the share of the previous release (docs/deploy.md "What happens on the second release").
+@description('Current WEBSITE_CONTENTSHARE of the production slot; empty on the first deployment.')
+param productionContentShare string = ''
+
+@description('Current WEBSITE_CONTENTSHARE of the staging slot; empty on the first deployment.')
+param stagingContentShare string = ''
+
 @description('Functions with a blob, queue or timer trigger: disabled in `staging`, enabled in production.')
 param triggerFunctions array = [
   'ingest'
@@ -143,17 +153,18 @@ var commonSettings = [
 ]
 
 // Each slot keeps its own content share. WEBSITE_CONTENTSHARE is deliberately not sticky: the
-// share holds the deployed package, which must travel with the slot's code when slots swap.
+// share holds the deployed package, which must travel with the slot's code when slots swap. The
+// names below are those of the first deployment; afterwards each slot keeps the share it has now.
 var productionContent = [
   {
     name: 'WEBSITE_CONTENTSHARE'
-    value: name
+    value: empty(productionContentShare) ? name : productionContentShare
   }
 ]
 var stagingContent = [
   {
     name: 'WEBSITE_CONTENTSHARE'
-    value: '${name}-${stagingSlotName}'
+    value: empty(stagingContentShare) ? '${name}-${stagingSlotName}' : stagingContentShare
   }
 ]
 var enabledInProduction = [for fn in triggerFunctions: {
@@ -211,6 +222,9 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       remoteDebuggingEnabled: false
       minimumElasticInstanceCount: minimumElasticInstanceCount
       functionAppScaleLimit: maximumElasticWorkerCount
+      // The data account admits only the VNet: the scale controller cannot read queue lengths from
+      // outside, so the runtime reports its own scale needs (otherwise retrain never scales out).
+      functionsRuntimeScaleMonitoringEnabled: true
       appSettings: concat(commonSettings, productionContent, enabledInProduction)
     }
   }
@@ -245,6 +259,9 @@ resource stagingSlot 'Microsoft.Web/sites/slots@2024-04-01' = {
       remoteDebuggingEnabled: false
       minimumElasticInstanceCount: minimumElasticInstanceCount
       functionAppScaleLimit: maximumElasticWorkerCount
+      // The data account admits only the VNet: the scale controller cannot read queue lengths from
+      // outside, so the runtime reports its own scale needs (otherwise retrain never scales out).
+      functionsRuntimeScaleMonitoringEnabled: true
       appSettings: concat(commonSettings, stagingContent, disabledInStaging)
     }
   }

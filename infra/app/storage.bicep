@@ -21,6 +21,18 @@ param fileShares array
 @description('Days a deleted blob or container stays recoverable.')
 param softDeleteDays int = 14
 
+// Version-level WORM: every version of every blob in these containers is kept unmodified for
+// immutabilityDays. An overwrite (the `if_match` rewrite of `{series}/champion.json`, a retrain claim)
+// still succeeds: it makes a new current version and the previous one stays, read-only, until its
+// retention ends; write-once model versions can then not be replaced unnoticed nor lost.
+@description('Containers with version-level immutability (blob versioning is turned on for the account when any is given).')
+param versionImmutableContainers array = []
+
+@minValue(1)
+@maxValue(146000)
+@description('Days each blob version in versionImmutableContainers stays immutable.')
+param immutabilityDays int = 30
+
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   // checkov:skip=CKV_AZURE_59:The firewall denies by default and admits only the app's subnet (service endpoint), trusted Azure services and listed IPs; publicNetworkAccess Disabled would close those paths and require private endpoints.
   name: name
@@ -82,6 +94,7 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01'
   parent: account
   name: 'default'
   properties: {
+    isVersioningEnabled: !empty(versionImmutableContainers)
     deleteRetentionPolicy: {
       enabled: true
       days: softDeleteDays
@@ -98,7 +111,23 @@ resource blobContainers 'Microsoft.Storage/storageAccounts/blobServices/containe
   name: container
   properties: {
     publicAccess: 'None'
+    immutableStorageWithVersioning: contains(versionImmutableContainers, container) ? {
+      enabled: true
+    } : null
   }
+}]
+
+// The default time-based retention of each version in a version-level immutable container. Left
+// unlocked by the deployment; docs/deploy.md says when and how to lock it.
+resource immutabilityPolicies 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2023-05-01' = [for container in versionImmutableContainers: {
+  name: '${account.name}/default/${container}/default'
+  properties: {
+    immutabilityPeriodSinceCreationInDays: immutabilityDays
+    allowProtectedAppendWrites: false
+  }
+  dependsOn: [
+    blobContainers
+  ]
 }]
 
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {

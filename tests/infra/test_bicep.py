@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -194,3 +195,207 @@ def test_outputs_the_pipeline_reads_exist(bicep_documents):
     outputs = bicep_documents[INFRA / "main.bicep"]["outputs"]
     for name in re.findall(r'"(AZURE_[A-Z_]+)"\)', pipeline):
         assert name in outputs, f"azure-pipelines.yml reads output {name}, which main.bicep lacks"
+
+
+# --- Second release: content shares, scale monitoring, run from package ------------------------------
+
+
+def _conditional(value: dict) -> dict:
+    return value["operator"]["operands"]
+
+
+def _dotted(expression: str | dict) -> str:
+    """`a.b.c` of a pycep property-accessor chain."""
+    if isinstance(expression, str):
+        return expression
+    operator = expression["operator"]
+    assert operator["type"] == "property_accessor", operator
+    return f"{_dotted(operator['operands']['operand_1'])}.{_dotted(operator['operands']['operand_2'])}"
+
+
+def test_content_shares_are_kept_on_updates_and_named_only_the_first_time(bicep_documents):
+    """Infra never writes the first deployment's share names over the ones a swap exchanged."""
+    function = bicep_documents[INFRA / "app" / "function.bicep"]
+    for variable, parameter in (
+        ("productionContent", "productionContentShare"),
+        ("stagingContent", "stagingContentShare"),
+    ):
+        (setting,) = function["variables"][variable]["value"]
+        assert setting["name"] == "WEBSITE_CONTENTSHARE"
+        chosen = _conditional(setting["value"])
+        assert chosen["condition"] == {"function": {"type": "empty", "parameters": {"item_to_test": parameter}}}
+        assert chosen["false_value"] == parameter  # the current value, once there is one
+        assert function["parameters"][parameter]["default"] == ""
+    # The first-deployment names are the two shares the content account holds.
+    production = _conditional(function["variables"]["productionContent"]["value"][0]["value"])["true_value"]
+    staging = _conditional(function["variables"]["stagingContent"]["value"][0]["value"])["true_value"]
+    assert (production, staging) == ("name", "${name}-${stagingSlotName}")
+    shares = _module_params(bicep_documents, "contentStorage")["fileShares"]
+    assert shares == ["functionAppName", "${functionAppName}-staging"]
+    # main.bicep passes the current values through, and the parameters file fills them from the
+    # variables that scripts/content_shares.py exports (empty when nothing is deployed yet).
+    params = _module_params(bicep_documents, "functionApp")
+    assert params["productionContentShare"] == "productionContentShare"
+    assert params["stagingContentShare"] == "stagingContentShare"
+    parameters = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+    assert parameters["productionContentShare"]["value"] == "${PRODUCTION_CONTENT_SHARE=}"
+    assert parameters["stagingContentShare"]["value"] == "${STAGING_CONTENT_SHARE=}"
+
+
+def test_runtime_scale_monitoring_in_both_slots(bicep_documents):
+    resources = bicep_documents[INFRA / "app" / "function.bicep"]["resources"]
+    for name in ("site", "stagingSlot"):
+        site_config = resources[name]["config"]["properties"]["siteConfig"]
+        assert site_config["functionsRuntimeScaleMonitoringEnabled"] is True, name
+        assert site_config["minimumElasticInstanceCount"] == "minimumElasticInstanceCount"
+
+
+# --- Least privilege -----------------------------------------------------------------------------------
+
+
+def _role_ids(rbac: dict) -> dict[str, str]:
+    return rbac["variables"]["roles"]["value"]
+
+
+def test_app_identity_holds_data_roles_only(bicep_documents):
+    rbac = bicep_documents[INFRA / "app" / "rbac.bicep"]
+    roles = _role_ids(rbac)
+    granted = [
+        item["id"]["operator"]["operands"]["operand_2"] for item in rbac["variables"]["appStorageRoles"]["value"]
+    ]
+    assert granted == ["storageBlobDataOwner", "storageQueueDataContributor", "storageTableDataContributor"]
+    assert roles["storageTableDataContributor"] == "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"
+    # Storage Account Contributor (which can turn shared keys back on) is granted to nobody.
+    text = "\n".join(path.read_text() for path in bicep_files())
+    assert "17d1049b-9a84-46fb-8f53-869881c3d3ab" not in text
+    assert "storageAccountContributor" not in text
+    # Every role assignment in infra/ lives in rbac.bicep.
+    for path, document in bicep_documents.items():
+        if path.name != "rbac.bicep":
+            types = {r["type"] for r in document.get("resources", {}).values()}
+            assert "Microsoft.Authorization/roleAssignments" not in types, path
+
+
+def _assignment(rbac: dict, name: str) -> tuple[str, str, str]:
+    """(loop array, scope, role key) of a role assignment resource in rbac.bicep."""
+    resource = rbac["resources"][name]["config"]
+    body = resource["config"]
+    role = body["properties"]["roleDefinitionId"]["function"]["parameters"]
+    role_key = next(v for v in role.values() if isinstance(v, dict))["operator"]["operands"]["operand_2"]
+    return resource["loop_type"]["detail"]["array_name"], body["scope"], role_key
+
+
+def test_machine_learning_identities_read_curated_and_write_models_only(bicep_documents):
+    rbac = bicep_documents[INFRA / "app" / "rbac.bicep"]
+    assert _assignment(rbac, "machineLearningCurated") == (
+        "machineLearningPrincipals",
+        "curatedContainer",
+        "storageBlobDataReader",
+    )
+    assert _assignment(rbac, "machineLearningModels") == (
+        "machineLearningPrincipals",
+        "modelsContainer",
+        "storageBlobDataContributor",
+    )
+    resources = rbac["resources"]
+    assert (
+        resources["curatedContainer"]["config"]["name"] == "${dataStorageAccountName}/default/${curatedContainerName}"
+    )
+    assert resources["modelsContainer"]["config"]["name"] == "${dataStorageAccountName}/default/${modelsContainerName}"
+    assert rbac["parameters"]["curatedContainerName"]["default"] == Settings(None, None).curated_container
+    assert rbac["parameters"]["modelsContainerName"]["default"] == Settings(None, None).models_container
+    # The app may register models and submit jobs: AzureML Data Scientist on the workspace.
+    app_ml = resources["appMachineLearning"]["config"]["config"]
+    assert app_ml["scope"] == "machineLearningWorkspace"
+    assert "azureMlDataScientist" in json.dumps(app_ml["properties"]["roleDefinitionId"])
+    # main.bicep hands over the workspace's and the cluster's identities.
+    principals = _conditional(_module_params(bicep_documents, "rbac")["machineLearningPrincipalIds"])
+    assert principals["condition"] == "enableMachineLearning" and principals["false_value"] == []
+    assert [_dotted(p) for p in principals["true_value"]] == [
+        "machineLearning.outputs.workspacePrincipalId",
+        "machineLearning.outputs.computePrincipalId",
+    ]
+
+
+def test_ml_compute_cluster_scales_to_zero_without_local_auth(bicep_documents):
+    ml = bicep_documents[INFRA / "app" / "ml.bicep"]
+    cluster = ml["resources"]["computeCluster"]
+    assert cluster["type"] == "Microsoft.MachineLearningServices/workspaces/computes"
+    config = cluster["config"]
+    assert config["parent"] == "workspace" and config["identity"]["type"] == "SystemAssigned"
+    properties = config["properties"]
+    assert properties["computeType"] == "AmlCompute" and properties["disableLocalAuth"] is True
+    assert properties["properties"]["scaleSettings"]["minNodeCount"] == 0
+    assert properties["properties"]["enableNodePublicIp"] is False
+    assert properties["properties"]["remoteLoginPortPublicAccess"] == "Disabled"
+
+
+def test_ml_workspace_is_private_by_default(bicep_documents):
+    ml = bicep_documents[INFRA / "app" / "ml.bicep"]
+    assert ml["parameters"]["publicNetworkAccess"]["default"] == "Disabled"
+    main = bicep_documents[INFRA / "main.bicep"]
+    assert main["parameters"]["machineLearningPublicNetworkAccess"]["default"] == "Disabled"
+    workspace = ml["resources"]["workspace"]["config"]["properties"]
+    assert workspace["publicNetworkAccess"] == "publicNetworkAccess"
+    # Private: reached through a private endpoint in the app's VNet, with its DNS zones linked.
+    for name in ("privateEndpoint", "privateDnsZones", "privateDnsLinks", "privateDnsZoneGroup"):
+        assert ml["resources"][name]["config"]["condition"] == "privateWorkspace", name
+    endpoint = ml["resources"]["privateEndpoint"]["config"]["config"]["properties"]
+    assert endpoint["privateLinkServiceConnections"][0]["properties"]["groupIds"] == ["amlworkspace"]
+    # Jobs reach the firewalled data account through a managed private endpoint to its blob service.
+    rule = workspace["managedNetwork"]["outboundRules"]["'forecastops-data-blob'"]
+    assert rule["type"] == "PrivateEndpoint" and rule["destination"]["subresourceTarget"] == "blob"
+    assert rule["destination"]["serviceResourceId"] == "dataStorageAccountId"
+
+
+def test_key_vault_purge_and_network_settings_agree_with_the_docs(bicep_documents):
+    ml = bicep_documents[INFRA / "app" / "ml.bicep"]
+    vault = ml["resources"]["keyVault"]["config"]["properties"]
+    # Public access stays on behind a deny-by-default firewall that admits trusted Azure services:
+    # with it disabled and no private endpoint, the workspace could not reach its vault.
+    assert vault["publicNetworkAccess"] == "Enabled"
+    assert vault["networkAcls"] == {"defaultAction": "Deny", "bypass": "AzureServices"}
+    purge = _conditional(vault["enablePurgeProtection"])
+    assert purge == {"condition": "keyVaultPurgeProtection", "true_value": True, "false_value": None}
+    assert ml["parameters"]["keyVaultPurgeProtection"]["default"] is True
+    docs = (INFRA.parent / "docs" / "deploy.md").read_text()
+    assert "AZURE_ML_KEY_VAULT_PURGE_PROTECTION" in docs
+    assert "(the purge also frees the key vault name of the optional\nworkspace)" not in docs
+
+
+# --- Models container: version-level WORM that the champion pointer can live with ---------------------
+
+
+def test_models_container_keeps_every_version_immutable(bicep_documents):
+    params = _module_params(bicep_documents, "dataStorage")
+    assert params["versionImmutableContainers"] == [Settings(None, None).models_container]
+    assert params["immutabilityDays"] == "modelRetentionDays"
+    assert bicep_documents[INFRA / "main.bicep"]["parameters"]["modelRetentionDays"]["default"] >= 1
+    storage = bicep_documents[INFRA / "app" / "storage.bicep"]
+    resources = storage["resources"]
+    # Blob versioning on (version-level immutability needs it), so an overwrite of champion.json
+    # makes a new version and keeps the old one read-only instead of failing.
+    versioning = resources["blobService"]["config"]["properties"]["isVersioningEnabled"]
+    assert "versionImmutableContainers" in json.dumps(versioning)
+    container = resources["blobContainers"]["config"]["config"]["properties"]["immutableStorageWithVersioning"]
+    chosen = _conditional(container)
+    assert chosen["true_value"] == {"enabled": True} and chosen["false_value"] is None
+    assert "versionImmutableContainers" in json.dumps(chosen["condition"])
+    policy = resources["immutabilityPolicies"]
+    assert policy["type"] == "Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies"
+    assert policy["config"]["loop_type"]["detail"]["array_name"] == "versionImmutableContainers"
+    assert policy["config"]["config"]["properties"] == {
+        "immutabilityPeriodSinceCreationInDays": "immutabilityDays",
+        "allowProtectedAppendWrites": False,
+    }
+    # The other data containers stay mutable: ingest empties sales-incoming after archiving.
+    assert Settings(None, None).incoming_container not in params["versionImmutableContainers"]
+
+
+def test_role_assignments_the_pipeline_waits_for_are_an_output(bicep_documents):
+    rbac = bicep_documents[INFRA / "app" / "rbac.bicep"]
+    output = rbac["outputs"]["appAssignments"]
+    assert output["type"] == "array"
+    assert set(output["value"]["config"]) == {"principalId", "roleDefinitionId", "role", "scope"}
+    main = bicep_documents[INFRA / "main.bicep"]["outputs"]
+    assert _dotted(main["AZURE_APP_ROLE_ASSIGNMENTS"]["value"]) == "rbac.outputs.appAssignments"
