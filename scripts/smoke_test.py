@@ -105,7 +105,9 @@ def check_health(client: Client, timeout: float, interval: float) -> dict:
         doc = answer.document
         return answer.status == 200 and isinstance(doc, dict) and doc.get("status") == "ok"
 
-    doc = retry("GET /api/health", lambda: client.get("/api/health"), healthy, timeout, interval).document
+    # On a new deployment this also waits for the slot's role assignments to reach the data plane.
+    what = "GET /api/health (status ok: the app is up and reaches storage with its identity)"
+    doc = retry(what, lambda: client.get("/api/health"), healthy, timeout, interval).document
     for key in ("storage", "champions"):
         if key not in doc:
             raise SmokeFailure(f"GET /api/health: no {key!r} in {doc}")

@@ -25,14 +25,19 @@ printf '%s\\n' "python3 $* key=$FORECASTOPS_FUNCTION_KEY" >> "$CALLS"
 """
 
 
-def run(script: str, *args: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess, list[str]]:
+def run(
+    script: str, *args: str, tmp_path: Path, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess, list[str]]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     for name, text in (("az", FAKE_AZ), ("python3", FAKE_PYTHON)):
         (bin_dir / name).write_text(text)
         (bin_dir / name).chmod(0o755)
     calls = tmp_path / "calls.txt"
+    calls.unlink(missing_ok=True)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(calls), "TF_BUILD": "True"}
+    env.pop("SMOKE_ALLOW_MISSING_CHAMPION", None)
+    env.update(extra_env or {})
     completed = subprocess.run(
         ["bash", str(REPO_ROOT / "scripts" / script), *args], env=env, capture_output=True, text=True, timeout=60
     )
@@ -56,6 +61,24 @@ def test_smoke_azure_tests_production_without_slot(tmp_path):
     assert completed.returncode == 0, completed.stderr
     assert not any("--slot" in call for call in calls)
     assert "--base-url https://func-abc.azurewebsites.net key=function-key-123" in calls[-1]
+
+
+def test_smoke_azure_first_deployment_option_comes_from_the_environment(tmp_path):
+    args = ("rg-x", "func-abc", "staging", "--timeout", "600")
+    completed, calls = run(
+        "smoke_azure.sh", *args, tmp_path=tmp_path, extra_env={"SMOKE_ALLOW_MISSING_CHAMPION": "True"}
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "--allow-missing-champion --timeout 600 key=" in calls[-1]
+    completed, calls = run(
+        "smoke_azure.sh", *args, tmp_path=tmp_path, extra_env={"SMOKE_ALLOW_MISSING_CHAMPION": "False"}
+    )
+    assert completed.returncode == 0 and "--allow-missing-champion" not in calls[-1]
+    completed, calls = run(
+        "smoke_azure.sh", *args, tmp_path=tmp_path, extra_env={"SMOKE_ALLOW_MISSING_CHAMPION": "$(x)"}
+    )
+    assert completed.returncode == 2 and "must be true or false" in completed.stderr
+    assert calls == []
 
 
 def test_smoke_azure_needs_three_arguments(tmp_path):

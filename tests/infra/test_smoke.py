@@ -117,7 +117,10 @@ def test_an_app_that_never_gets_healthy_fails_with_its_last_answer(capsys):
         code = smoke_test.main(["--base-url", url, "--interval", "0.05", "--timeout", "0.5"])
     out = capsys.readouterr().out
     assert code == 1
-    assert "GET /api/health: no valid answer within 0.5s; last: HTTP 503: <html>Service Unavailable</html>" in out
+    assert (
+        "GET /api/health (status ok: the app is up and reaches storage with its identity): "
+        "no valid answer within 0.5s; last: HTTP 503: <html>Service Unavailable</html>"
+    ) in out
 
 
 def test_a_series_without_champion_fails_with_advice(capsys):
