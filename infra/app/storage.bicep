@@ -130,6 +130,39 @@ resource immutabilityPolicies 'Microsoft.Storage/storageAccounts/blobServices/co
   ]
 }]
 
+// With versioning on, every overwrite keeps the old version (the curated files and reports are
+// rewritten often): previous versions are deleted once the retention of the immutable containers
+// has passed, never earlier, so the lifecycle never tries to remove a version that is still locked.
+resource versionLifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = if (!empty(versionImmutableContainers)) {
+  parent: account
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'expire-previous-versions'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+            }
+            actions: {
+              version: {
+                delete: {
+                  daysAfterCreationGreaterThan: immutabilityDays
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  }
+}
+
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
   parent: account
   name: 'default'

@@ -388,6 +388,14 @@ def test_models_container_keeps_every_version_immutable(bicep_documents):
         "immutabilityPeriodSinceCreationInDays": "immutabilityDays",
         "allowProtectedAppendWrites": False,
     }
+    # Previous versions are expired, but never before the immutability retention ends.
+    lifecycle = resources["versionLifecycle"]
+    assert lifecycle["type"] == "Microsoft.Storage/storageAccounts/managementPolicies"
+    assert "versionImmutableContainers" in json.dumps(lifecycle["config"]["condition"])
+    (rule,) = lifecycle["config"]["config"]["properties"]["policy"]["rules"]
+    assert rule["definition"]["actions"] == {
+        "version": {"delete": {"daysAfterCreationGreaterThan": "immutabilityDays"}}
+    }
     # The other data containers stay mutable: ingest empties sales-incoming after archiving.
     assert Settings(None, None).incoming_container not in params["versionImmutableContainers"]
 

@@ -370,3 +370,13 @@ def test_bulk_retraining_script_stops_without_a_workspace(pipeline, tmp_path):
     assert completed.returncode == 1
     assert "set ENABLE_AZURE_ML=true" in completed.stderr
     assert calls == []
+
+
+def test_pull_request_validation_is_documented_for_azure_repos(pipeline):
+    """YAML `pr:` triggers are ignored by Azure Repos: the what-if needs a build-validation policy."""
+    assert pipeline["pr"]["branches"]["include"] == ["main"]  # honoured for GitHub repositories
+    docs = (REPO_ROOT / "docs" / "deploy.md").read_text()
+    section = docs[docs.index("### Pull requests") :]
+    section = section[: section.index("\n## ")]
+    assert "Build Validation" in section and "`main`" in section and "PullRequest" in section
+    assert "build-validation branch policy on main" in PIPELINE.read_text()
