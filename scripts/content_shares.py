@@ -1,7 +1,7 @@
 """Print the content share each slot of the deployed function app uses now, for the next deployment.
 
-Usage (signed in with the Azure CLI, before `az deployment sub create`):
-    eval "$(python scripts/content_shares.py --resource-group rg-forecastops-prod)"
+Usage (signed in with the Azure CLI, before `az deployment sub create`, from the repository root):
+    eval "$(python -m scripts.content_shares --resource-group rg-forecastops-prod)"
     python scripts/resolve_parameters.py --output main.parameters.json
 
 WEBSITE_CONTENTSHARE names the Azure Files share that holds a slot's deployed code. It is not a slot
@@ -18,29 +18,15 @@ import argparse
 import json
 import re
 import shlex
-import subprocess
 import sys
-from collections.abc import Callable, Sequence
+
+from scripts.azure_cli import Az, AzureError, run_az
 
 APP_TAG = "forecastops"  # the `application` tag infra/main.bicep puts on every resource
 STAGING_SLOT = "staging"
 VARIABLES = {"production": "PRODUCTION_CONTENT_SHARE", STAGING_SLOT: "STAGING_CONTENT_SHARE"}
 # Azure Files share names: 3-63 lower-case letters, digits and single hyphens.
 SHARE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$")
-
-Az = Callable[[Sequence[str]], str]
-
-
-class AzureError(RuntimeError):
-    """The Azure CLI failed or answered something unexpected; nothing is printed."""
-
-
-def run_az(args: Sequence[str]) -> str:
-    """stdout of `az ARGS`; a non-zero exit raises AzureError with az's message."""
-    completed = subprocess.run(["az", *args], capture_output=True, text=True, check=False)
-    if completed.returncode != 0:
-        raise AzureError(f"az {' '.join(args[:3])} failed: {completed.stderr.strip()[-500:]}")
-    return completed.stdout
 
 
 def current_shares(resource_group: str, az: Az = run_az) -> dict[str, str]:

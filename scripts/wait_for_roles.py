@@ -16,25 +16,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from scripts.azure_cli import Az, AzureError, run_az
 from scripts.deployment_outputs import OutputError, get_output, read_outputs
 
 OUTPUT = "AZURE_APP_ROLE_ASSIGNMENTS"
-
-Az = Callable[[Sequence[str]], str]
-
-
-def run_az(args: Sequence[str]) -> str:
-    completed = subprocess.run(["az", *args], capture_output=True, text=True, check=False)
-    if completed.returncode != 0:
-        raise RuntimeError(f"az {' '.join(args[:3])} failed: {completed.stderr.strip()[-500:]}")
-    return completed.stdout
 
 
 def describe(assignment: dict[str, Any]) -> str:
@@ -112,7 +103,7 @@ def main(argv: list[str] | None = None, az: Az = run_az) -> int:
 
     try:
         done = wait_for_roles(expected, az, args.timeout, args.interval, out)
-    except RuntimeError as exc:
+    except AzureError as exc:
         out(f"FAIL {exc}")
         return 1
     return 0 if done else 1

@@ -123,6 +123,10 @@ def test_every_script_the_pipeline_runs_exists():
     assert referenced >= {"scripts/package.py", "scripts/smoke_azure.sh", "scripts/eventgrid_subscription.sh"}
     for path in referenced:
         assert (REPO_ROOT / path).is_file(), path
+    modules = set(re.findall(r"python -m scripts\.(\w+)", PIPELINE.read_text()))
+    assert modules == {"content_shares", "wait_for_roles"}
+    for module in modules:
+        assert (REPO_ROOT / "scripts" / f"{module}.py").is_file(), module
 
 
 def test_no_secret_in_the_pipeline():
@@ -228,7 +232,7 @@ def test_infra_keeps_content_shares_and_reads_outputs_without_case(pipeline, bic
     jobs = {job["job"]: job for job in _stage(pipeline, "Infra")["jobs"]}
     for name in ("WhatIf", "Deploy"):
         script = next(s for s in _steps(jobs[name]) if s.get("task") == "AzureCLI@2")["inputs"]["inlineScript"]
-        shares = script.index("scripts/content_shares.py --resource-group")
+        shares = script.index("python -m scripts.content_shares --resource-group")
         assert shares < script.index("scripts/resolve_parameters.py") < script.index("az deployment sub")
     deploy = next(s for s in _steps(jobs["Deploy"]) if s.get("task") == "AzureCLI@2")
     script = deploy["inputs"]["inlineScript"]
