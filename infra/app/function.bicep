@@ -146,9 +146,18 @@ var commonSettings = [
     name: 'DRIFT_SCHEDULE'
     value: driftSchedule
   }
+  // Where the optional Azure ML workspace lives (registry mirror, bulk job): azd's names.
   {
     name: 'AZURE_ML_WORKSPACE_NAME'
     value: machineLearningWorkspaceName
+  }
+  {
+    name: 'AZURE_SUBSCRIPTION_ID'
+    value: subscription().subscriptionId
+  }
+  {
+    name: 'AZURE_RESOURCE_GROUP'
+    value: resourceGroup().name
   }
 ]
 

@@ -126,6 +126,11 @@ def test_app_settings_configure_what_the_app_reads(bicep_documents):
     assert settings["WEBSITE_SWAP_WARMUP_PING_STATUSES"] == "200"
     assert settings["DRIFT_SCHEDULE"] == "driftSchedule"
     assert settings["SCM_DO_BUILD_DURING_DEPLOYMENT"] == "false"
+    # The registry mirror and the bulk job find the workspace from these.
+    assert settings["AZURE_ML_WORKSPACE_NAME"] == "machineLearningWorkspaceName"
+    subscription, group = settings["AZURE_SUBSCRIPTION_ID"]["function"], settings["AZURE_RESOURCE_GROUP"]["function"]
+    assert (subscription["type"], subscription["property_name"]) == ("subscription", "subscriptionId")
+    assert (group["type"], group["property_name"]) == ("resource_group", "name")
 
 
 def _loop(variable: dict) -> tuple[str, object]:
