@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -64,7 +65,6 @@ def test_sync_registers_the_version_with_tags_properties_and_its_folder(mirror_s
     assert model.properties["forecastops.card"].endswith(
         f"/{mirror_settings.models_container}/total/{version}/card.json"
     )
-    from pathlib import Path
 
     assert sorted(p.name for p in Path(model.path).iterdir()) == ["card.json", "forecast.json", "model.joblib"]
     card = json.loads((Path(model.path) / "card.json").read_text())
