@@ -139,11 +139,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     import tempfile
 
-    from azure.core.exceptions import ClientAuthenticationError
-
     from shared.azureml.jobs import BulkOptions, build_pipeline_job, job_settings, stage_code, submit
-    from shared.azureml.workspace import NO_CREDENTIALS, Workspace, ml_client
-    from shared.errors import ConfigurationError
+    from shared.azureml.workspace import Workspace, ml_client, signed_in_credential
     from shared.settings import get_settings
 
     settings = get_settings()
@@ -155,10 +152,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     env_vars = job_settings(settings)
     with tempfile.TemporaryDirectory(prefix="forecastops-job-") as tmp:
         job = build_pipeline_job(stage_code(Path(tmp)), options, env_vars)
-        try:
-            created = submit(ml_client(workspace), job)
-        except ClientAuthenticationError as exc:
-            raise ConfigurationError(f"{NO_CREDENTIALS} ({str(exc).splitlines()[0]})") from exc
+        created = submit(ml_client(workspace, signed_in_credential()), job)
     print(f"submitted pipeline job {created.name} to workspace {workspace.name}: {created.studio_url}")
     return 0
 

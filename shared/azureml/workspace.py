@@ -43,6 +43,22 @@ class Workspace:
         return cls.resolve(settings)
 
 
+MANAGEMENT_SCOPE = "https://management.azure.com/.default"
+
+
+def signed_in_credential():
+    """DefaultAzureCredential after one token request, so missing credentials fail here with a clear message."""
+    from azure.core.exceptions import ClientAuthenticationError
+    from azure.identity import DefaultAzureCredential
+
+    credential = DefaultAzureCredential()
+    try:
+        credential.get_token(MANAGEMENT_SCOPE)
+    except ClientAuthenticationError as exc:
+        raise ConfigurationError(f"{NO_CREDENTIALS} ({str(exc).splitlines()[0]})") from exc
+    return credential
+
+
 def ml_client(workspace: Workspace, credential=None):
     """An MLClient for the workspace; building it sends nothing (the first operation asks for a token)."""
     from azure.ai.ml import MLClient
