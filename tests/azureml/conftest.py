@@ -18,23 +18,21 @@ PLACEHOLDER_WORKSPACE = {
 
 
 @pytest.fixture
-def mirror_settings(azurite, monkeypatch):
-    """This test's settings with the registry mirror on (placeholder workspace), exported as app settings."""
-    from shared.api import default_service
-    from shared.settings import get_settings
+def settings(azurite):
+    """Here the registry mirror is on (placeholder workspace), with an outbox queue of this test's own."""
     from shared.storage import ensure_resources
 
     value = make_settings(
         azurite.connection_string, registry_outbox_queue=f"outbox-{uuid.uuid4().hex[:10]}", **PLACEHOLDER_WORKSPACE
     )
     ensure_resources(value)
-    for key, setting in value.as_env().items():
-        monkeypatch.setenv(key, setting)
-    get_settings.cache_clear()
-    default_service.cache_clear()
-    yield value
-    get_settings.cache_clear()
-    default_service.cache_clear()
+    return value
+
+
+@pytest.fixture
+def mirror_settings(app_env):
+    """The mirror-on settings exported as app settings, as the registry reads them on a champion change."""
+    return app_env
 
 
 class InMemoryRegistry:
