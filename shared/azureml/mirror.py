@@ -17,6 +17,7 @@ import logging
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -194,6 +195,14 @@ def sync_change(change: ChampionChange, settings: Settings, registry: ModelRegis
     return SyncOutcome(status, change.series, change.version, name, version)
 
 
+@lru_cache(maxsize=4)
+def workspace_registry(workspace) -> AzureMLModels:
+    """One client per workspace and process, so its credential's tokens are reused across messages."""
+    from shared.azureml.workspace import ml_client
+
+    return AzureMLModels(ml_client(workspace))
+
+
 def handle_message(body: dict, settings: Settings | None = None, registry: ModelRegistry | None = None) -> SyncOutcome:
     """The `registry-sync` queue function's work: one outbox message, registered against the workspace."""
     from shared.settings import get_settings
@@ -201,7 +210,7 @@ def handle_message(body: dict, settings: Settings | None = None, registry: Model
     settings = settings or get_settings()
     change = ChampionChange.from_message(body)
     if registry is None:
-        from shared.azureml.workspace import Workspace, ml_client
+        from shared.azureml.workspace import Workspace
 
-        registry = AzureMLModels(ml_client(Workspace.from_settings(settings)))
+        registry = workspace_registry(Workspace.from_settings(settings))
     return sync_change(change, settings, registry)
