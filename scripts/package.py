@@ -3,6 +3,7 @@
 Usage:
     python scripts/package.py                          # writes dist/forecastops.zip
     python scripts/package.py --output out/app.zip
+    python scripts/package.py --without azure-ai-ml   # the same app without a dependency (size comparison)
 
 The dependencies of requirements.txt are installed for the Functions runtime (Linux x86_64,
 CPython 3.11, binary wheels only) into .python_packages/lib/site-packages, where the Python worker
@@ -17,6 +18,7 @@ import argparse
 import compileall
 import fnmatch
 import logging
+import re
 import shutil
 import subprocess
 import sys
@@ -133,6 +135,24 @@ def pip_install_command(requirements: Path, target: Path, compile_bytecode: bool
     ]  # fmt: skip
 
 
+def requirement_name(line: str) -> str | None:
+    """The normalized package name of a requirements line (None for comments, blanks and options)."""
+    text = line.split("#", 1)[0].strip()
+    if not text or text.startswith("-"):
+        return None
+    return re.split(r"[<>=!~\[; ]", text, maxsplit=1)[0].strip().lower().replace("_", "-")
+
+
+def requirements_without(text: str, names: Iterable[str]) -> str:
+    """The requirements text without the lines of `names`; each name must be one of its requirements."""
+    drop = {name.lower().replace("_", "-") for name in names}
+    present = {requirement_name(line) for line in text.splitlines()}
+    missing = sorted(drop - present)
+    if missing:
+        raise RuntimeError(f"not in the requirements, cannot leave out: {', '.join(missing)}")
+    return "".join(line for line in text.splitlines(keepends=True) if requirement_name(line) not in drop)
+
+
 def write_zip(root: Path, output: Path, compresslevel: int) -> int:
     """Zip every file under `root` (paths relative to it, sorted); return the number of files."""
     files = sorted(p for p in root.rglob("*") if p.is_file())
@@ -146,12 +166,18 @@ def write_zip(root: Path, output: Path, compresslevel: int) -> int:
 
 
 def build(
-    source: Path, output: Path, requirements: Path, compresslevel: int = 6, compile_bytecode: bool = True
+    source: Path,
+    output: Path,
+    requirements: Path,
+    compresslevel: int = 6,
+    compile_bytecode: bool = True,
+    without: tuple[str, ...] = (),
 ) -> Path:
     """Build the deployable zip of the app in `source` at `output`.
 
     `compile_bytecode=False` skips byte-compiling (about half the build time): for checks of the
-    package's contents, not for deployment.
+    package's contents, not for deployment. `without` leaves those packages (and what only they
+    need) out of the wheels: to measure what a dependency costs, not for deployment.
     """
     if sys.version_info[:2] != RUNTIME_PYTHON:
         raise RuntimeError(
@@ -178,6 +204,10 @@ def build(
         log.info("copied %d app files from %s", copied, source)
         started = time.monotonic()
         site_packages = stage / SITE_PACKAGES
+        if without:
+            reduced = Path(tmp) / "requirements-without.txt"
+            reduced.write_text(requirements_without(requirements.read_text(encoding="utf-8"), without))
+            requirements = reduced
         subprocess.run(pip_install_command(requirements, site_packages, compile_bytecode), check=True)
         log.info("installed %s for %s in %.1fs", requirements.name, PLATFORM, time.monotonic() - started)
         # The app folder is read-only when run from the package: ship its byte code compiled.
@@ -204,11 +234,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-compile", dest="compile_bytecode", action="store_false", help="skip byte-compiling (checks only)"
     )
+    parser.add_argument(
+        "--without", action="append", default=[], metavar="PACKAGE", help="leave a requirement out (size checks only)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     requirements = args.requirements or args.source / "requirements.txt"
     try:
-        build(args.source, args.output, requirements, args.compresslevel, args.compile_bytecode)
+        build(args.source, args.output, requirements, args.compresslevel, args.compile_bytecode, tuple(args.without))
     except (RuntimeError, FileNotFoundError, subprocess.CalledProcessError) as exc:
         log.error("package failed: %s", exc)
         return 1

@@ -1,4 +1,4 @@
-"""The `forecastops` command line: upload files, batch forecasts, backtests, model registry operations."""
+"""The `forecastops` command line: uploads, batch forecasts, backtests, model registry operations, bulk training."""
 
 from __future__ import annotations
 
@@ -136,6 +136,27 @@ def cmd_drift(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from shared.azureml.jobs import BulkOptions, build_pipeline_job, job_settings, stage_code, submit
+    from shared.azureml.workspace import Workspace, ml_client, signed_in_credential
+    from shared.settings import get_settings
+
+    settings = get_settings()
+    workspace = Workspace.resolve(settings, args.subscription, args.resource_group, args.workspace)
+    try:
+        options = BulkOptions(settings.azure_ml_compute, args.prefix, args.instance_count, args.max_concurrency)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from exc
+    env_vars = job_settings(settings)
+    with tempfile.TemporaryDirectory(prefix="forecastops-job-") as tmp:
+        job = build_pipeline_job(stage_code(Path(tmp)), options, env_vars)
+        created = submit(ml_client(workspace, signed_in_credential()), job)
+    print(f"submitted pipeline job {created.name} to workspace {workspace.name}: {created.studio_url}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="forecastops", description=__doc__)
     parser.add_argument(
@@ -180,6 +201,16 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--version", help="version to promote")
     models.add_argument("--reason", help="reason recorded in the champion history")
     models.set_defaults(func=cmd_models)
+
+    train = sub.add_parser("train", help="bulk re-selection of every series (or --prefix) as an Azure ML pipeline job")
+    train.add_argument("--on", required=True, choices=["azureml"], help="the engine (the queue retrains on upload)")
+    train.add_argument("--subscription", required=True, help="Azure subscription id of the workspace")
+    train.add_argument("--resource-group", required=True)
+    train.add_argument("--workspace", required=True, help="Azure ML workspace name")
+    train.add_argument("--prefix", default="", help="only series whose id starts with this")
+    train.add_argument("--instance-count", type=int, default=2, help="cluster nodes (default: %(default)s)")
+    train.add_argument("--max-concurrency", type=int, default=2, help="series at once per node (default: %(default)s)")
+    train.set_defaults(func=cmd_train)
     return parser
 
 

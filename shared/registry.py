@@ -105,6 +105,9 @@ def _write_pointer(client: ContainerClient, series: str, pointer: dict, etag: st
         write_json(client, pointer_name(series), pointer, etag=etag, create_only=etag is None)
     except (ResourceExistsError, ResourceModifiedError) as exc:
         raise ConcurrencyConflict(f"champion of {series} was changed by someone else; try again") from exc
+    from shared.azureml.outbox import champion_changed  # every champion change goes to the registry mirror
+
+    champion_changed(client, pointer)
 
 
 def promote(client: ContainerClient, series: str, version: str, *, reason: str = "manual promotion") -> dict:

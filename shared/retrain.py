@@ -195,7 +195,9 @@ def _retrain(
             MIN_OBSERVATIONS,
         )
         return RetrainOutcome("skipped", "insufficient data", series, requested)
-    done = claim_run(models, series, requested)
+    # A bulk re-selection (shared.azureml) names its run: it retrains data the queue already trained, once per run.
+    run_key = f"{requested}.{body['run']}" if body.get("run") else requested
+    done = claim_run(models, series, run_key)
     if done is not None:
         log.info("retrain of %s@%s skipped: already trained as %s", series, requested, done.get("version"))
         return RetrainOutcome("skipped", "already trained", series, requested, done.get("version"))
@@ -235,6 +237,7 @@ def _retrain(
         "created_at": datetime.now(UTC).isoformat(),
         "code_version": os.environ.get("FORECASTOPS_CODE_VERSION", shared.__version__),
         "correlation_id": correlation_id,
+        "upload": body.get("upload"),
         "reason": body.get("reason", "unspecified"),
         "spec": served_spec,
         "parameters": served.params,
@@ -270,7 +273,7 @@ def _retrain(
     finish_run(
         models,
         series,
-        requested,
+        run_key,
         {"version": version, "outcome": outcome, "finished_at": datetime.now(UTC).isoformat()},
     )
     log.info("retrain of %s@%s done: version %s, %s", series, requested, version, outcome)

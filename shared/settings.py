@@ -44,6 +44,13 @@ class Settings:
     default_series: str = "total"
     champion_cache_seconds: int = 2
     drift_schedule: str = "0 30 2 * * *"  # NCRONTAB of the monitor timer (binding %DRIFT_SCHEDULE%)
+    # Azure ML (docs/deploy.md "Azure ML: registry mirror and bulk retraining"): the workspace that mirrors the
+    # champions (the mirror is off while AZURE_ML_WORKSPACE_NAME is blank) and the cluster of the bulk retraining job.
+    registry_outbox_queue: str = "registry-outbox"
+    azure_ml_subscription_id: str = ""
+    azure_ml_resource_group: str = ""
+    azure_ml_workspace_name: str = ""
+    azure_ml_compute: str = "cpu-cluster"
 
     @property
     def containers(self) -> tuple[str, ...]:

@@ -85,7 +85,8 @@ def ensure_resources(settings: Settings | None = None) -> None:
     for name in settings.containers:
         with contextlib.suppress(ResourceExistsError):
             container(name, settings).create_container()
-    for name in (settings.retrain_queue, f"{settings.retrain_queue}-poison"):
+    queues = (settings.retrain_queue, settings.registry_outbox_queue)
+    for name in (name for queue_name in queues for name in (queue_name, f"{queue_name}-poison")):
         with contextlib.suppress(ResourceExistsError):
             queue(name, settings).create_queue()
 

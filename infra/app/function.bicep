@@ -40,6 +40,7 @@ param triggerFunctions array = [
   'ingest'
   'retrain'
   'monitor'
+  'registry-sync'
 ]
 
 var stagingSlotName = 'staging'
@@ -141,6 +142,10 @@ var commonSettings = [
   {
     name: 'RETRAIN_QUEUE'
     value: 'retrain-requests'
+  }
+  {
+    name: 'REGISTRY_OUTBOX_QUEUE'
+    value: 'registry-outbox'
   }
   {
     name: 'DRIFT_SCHEDULE'

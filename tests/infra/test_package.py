@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import zipfile
@@ -11,7 +10,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from scripts.package import SITE_PACKAGES, FuncIgnore, app_files, build
+from scripts.package import SITE_PACKAGES, FuncIgnore, app_files, build, requirement_name, requirements_without
 from tests.infra.conftest import INFRA, REPO_ROOT, once_per_run, parse_bicep
 
 # What the Functions host needs at the root of the package; anything else is a leak of dev files.
@@ -69,6 +68,17 @@ def test_the_repository_funcignore_keeps_dev_files_out():
     assert top_level <= ALLOWED_TOP_LEVEL, f"not for the package: {sorted(top_level - ALLOWED_TOP_LEVEL)}"
 
 
+def test_requirements_without_leaves_out_the_named_packages_only():
+    text = "# runtime\nazure-ai-ml==1.35.2\nAzure_Functions==1.26.0  # host\n-r other.txt\npandas==3.1.1\n"
+    assert (
+        requirements_without(text, ["azure-ai-ml"])
+        == "# runtime\nAzure_Functions==1.26.0  # host\n-r other.txt\npandas==3.1.1\n"
+    )
+    assert "Azure_Functions" not in requirements_without(text, ["azure_functions"])
+    with pytest.raises(RuntimeError, match="cannot leave out: numpy"):
+        requirements_without(text, ["numpy"])
+
+
 @pytest.fixture(scope="session")
 def package(tmp_path_factory) -> Path:
     """The zip built from this repository, once per test run (one pip install for every worker).
@@ -106,12 +116,8 @@ def imported(unpacked) -> dict:
 
 
 def _requirement_names() -> set[str]:
-    names = set()
-    for line in (REPO_ROOT / "requirements.txt").read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line and not line.startswith("-"):
-            names.add(re.split(r"[<>=!~\[; ]", line, maxsplit=1)[0].lower().replace("-", "_"))
-    return names
+    lines = (REPO_ROOT / "requirements.txt").read_text().splitlines()
+    return {name.replace("-", "_") for line in lines if (name := requirement_name(line))}
 
 
 @pytest.mark.slow
