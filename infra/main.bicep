@@ -133,6 +133,8 @@ module dataStorage 'app/storage.bicep' = {
     queues: [
       'retrain-requests'
       'retrain-requests-poison'
+      'registry-outbox'
+      'registry-outbox-poison'
     ]
     fileShares: []
     // Model versions are write-once; every version of every blob here is kept read-only for

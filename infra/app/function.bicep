@@ -151,17 +151,17 @@ var commonSettings = [
     name: 'DRIFT_SCHEDULE'
     value: driftSchedule
   }
-  // Where the optional Azure ML workspace lives (registry mirror, bulk job): azd's names.
+  // Where the optional Azure ML workspace lives (registry mirror, bulk job), as shared.settings reads it.
   {
     name: 'AZURE_ML_WORKSPACE_NAME'
     value: machineLearningWorkspaceName
   }
   {
-    name: 'AZURE_SUBSCRIPTION_ID'
+    name: 'AZURE_ML_SUBSCRIPTION_ID'
     value: subscription().subscriptionId
   }
   {
-    name: 'AZURE_RESOURCE_GROUP'
+    name: 'AZURE_ML_RESOURCE_GROUP'
     value: resourceGroup().name
   }
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -92,7 +93,8 @@ def test_data_account_has_the_containers_and_queues_the_app_uses(bicep_documents
     params = _module_params(bicep_documents, "dataStorage")
     defaults = Settings(None, None)
     assert sorted(params["containers"]) == sorted(defaults.containers)
-    assert sorted(params["queues"]) == sorted([defaults.retrain_queue, f"{defaults.retrain_queue}-poison"])
+    queues = [getattr(defaults, field.name) for field in dataclasses.fields(defaults) if field.name.endswith("_queue")]
+    assert sorted(params["queues"]) == sorted(queues + [f"{name}-poison" for name in queues])
     assert params["allowSharedKeyAccess"] is False
 
 
@@ -128,7 +130,8 @@ def test_app_settings_configure_what_the_app_reads(bicep_documents):
     assert settings["SCM_DO_BUILD_DURING_DEPLOYMENT"] == "false"
     # The registry mirror and the bulk job find the workspace from these.
     assert settings["AZURE_ML_WORKSPACE_NAME"] == "machineLearningWorkspaceName"
-    subscription, group = settings["AZURE_SUBSCRIPTION_ID"]["function"], settings["AZURE_RESOURCE_GROUP"]["function"]
+    subscription = settings["AZURE_ML_SUBSCRIPTION_ID"]["function"]
+    group = settings["AZURE_ML_RESOURCE_GROUP"]["function"]
     assert (subscription["type"], subscription["property_name"]) == ("subscription", "subscriptionId")
     assert (group["type"], group["property_name"]) == ("resource_group", "name")
 
