@@ -62,6 +62,7 @@ class ChampionCache:
     def __init__(self, settings: Settings | None = None) -> None:
         self._settings = settings
         self._entries: dict[str, tuple[float, Champion]] = {}
+        self._unservable: dict[str, tuple[float, str]] = {}
         self._lock = threading.Lock()
         self._down_until = 0.0
 
@@ -82,16 +83,23 @@ class ChampionCache:
         if entry and now - entry[0] < self.settings.champion_cache_seconds:
             return entry[1]
         cached = entry[1] if entry else None
+        refused = self._unservable.get(series)
+        if refused and now - refused[0] < self.settings.champion_cache_seconds:
+            raise NoIntactModel(refused[1])  # verified moments ago: no need to read every version again
         if now < self._down_until:
             return self._stale(series, cached, "storage failed moments ago")
         try:
             champion = self._revalidate(series, cached)
+        except NoIntactModel as exc:
+            self._unservable[series] = (time.monotonic(), str(exc))
+            raise
         except (AzureError, StorageUnavailable) as exc:
             self._down_until = time.monotonic() + self.settings.champion_cache_seconds
             log.warning("champion of %s could not be revalidated: %s: %s", series, type(exc).__name__, exc)
             champion = self._stale(series, cached, f"{type(exc).__name__}")
         with self._lock:
             self._entries[series] = (time.monotonic(), champion)
+            self._unservable.pop(series, None)
         return champion
 
     @staticmethod

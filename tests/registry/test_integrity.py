@@ -110,12 +110,18 @@ class Payload:
         return (open, (self.path, "w"))
 
 
+def plant(models, version: str, marker) -> bytes:
+    """Replace a version's model with a pickle that creates `marker` when it is loaded."""
+    buffer = io.BytesIO()
+    joblib.dump(Payload(str(marker)), buffer)
+    overwrite(models, "total", version, "model.joblib", buffer.getvalue())
+    return buffer.getvalue()
+
+
 def test_a_planted_model_is_never_unpickled(settings, models, tmp_path):
     version = publish(settings)
     planted = tmp_path / "planted-code-ran"
-    buffer = io.BytesIO()
-    joblib.dump(Payload(str(planted)), buffer)
-    overwrite(models, "total", version, "model.joblib", buffer.getvalue())
+    plant(models, version, planted)
     with pytest.raises(CorruptArtifact, match=r"model\.joblib has SHA-256"):
         registry.load_model(models, "total", version)
     assert not planted.exists()
@@ -124,11 +130,9 @@ def test_a_planted_model_is_never_unpickled(settings, models, tmp_path):
 def test_a_card_edited_to_match_a_planted_model_fails_its_own_seal(settings, models, tmp_path):
     version = publish(settings)
     planted = tmp_path / "planted-code-ran"
-    buffer = io.BytesIO()
-    joblib.dump(Payload(str(planted)), buffer)
-    overwrite(models, "total", version, "model.joblib", buffer.getvalue())
+    pickle_bytes = plant(models, version, planted)
     card = json.loads(blob(models, "total", version, "card.json"))
-    card["artifacts"]["model.joblib"] = registry.digest(buffer.getvalue())
+    card["artifacts"]["model.joblib"] = registry.digest(pickle_bytes)
     overwrite(models, "total", version, "card.json", json.dumps(card).encode())
     with pytest.raises(CorruptArtifact, match=r"card\.json content does not match its card_sha256"):
         registry.load_model(models, "total", version)
@@ -316,3 +320,18 @@ def test_markers_are_not_series(settings, models):
     with pytest.raises(NoIntactModel):
         ChampionCache(settings).get("total")
     assert registry.corrupt_series(models) == ["total"] and registry.list_series(models) == ["total"]
+
+
+def test_a_series_without_an_intact_version_is_not_reread_on_every_request(settings, models):
+    import time
+
+    only = publish(settings)
+    corrupt(models, only, "card-not-json")
+    cache = ChampionCache(settings)
+    with pytest.raises(NoIntactModel):
+        cache.get("total")
+    fresh = publish(settings, level=200.0)  # the repair lands within the cache period
+    with pytest.raises(NoIntactModel, match=only):
+        cache.get("total")
+    time.sleep(settings.champion_cache_seconds)
+    assert cache.get("total").version == fresh
