@@ -1,11 +1,15 @@
-"""The real retrain function through the local runner: a request that can never succeed is poisoned at once."""
+"""The real function app through the local runner: bad retrain requests, corrupt artifacts over HTTP."""
 
 import json
+import urllib.error
+import urllib.request
 
 import pytest
 
 from localrun import Runner
+from shared import registry
 from shared.storage import container, poison_depths, poison_queue_name, queue
+from tests.factories import publish
 
 pytestmark = pytest.mark.slow
 
@@ -48,3 +52,28 @@ def test_a_message_that_is_not_base64_is_poisoned_by_the_runner_like_the_host(ap
         app_env.storage_connection_string, poison_queue_name(app_env.retrain_queue)
     )
     assert [m.content for m in poison.peek_messages()] == ["plain text, not base64!"]
+
+
+def get(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_a_fresh_process_serves_the_last_intact_champion_and_lists_the_corrupt_card(app_env):
+    good = publish(app_env)
+    bad = publish(app_env, level=400.0)
+    models = container(app_env.models_container, app_env)
+    models.upload_blob(f"total/{bad}/forecast.json", b"\x00 not json", overwrite=True)
+    models.upload_blob(f"total/{bad}/card.json", b"{not json", overwrite=True)
+    with Runner(port=0, poll_interval=0.2) as runner:
+        status, body = get(f"{runner.base_url}/api/forecast?horizon=7")
+        assert status == 200 and body["model_version"] == good and len(body["points"]) == 7
+        status, body = get(f"{runner.base_url}/api/models?series=total")
+        assert status == 200 and body["champion"] == bad
+        assert [v["decision"]["outcome"] for v in body["versions"]] == ["first-model", "corrupt"]
+        with urllib.request.urlopen(f"{runner.base_url}/api/dashboard?series=total", timeout=10) as page:
+            assert page.status == 200 and good in page.read().decode()
+    assert registry.corrupt_series(models) == ["total"]
