@@ -330,28 +330,37 @@ def _retrain(
     )
     if corrupt:
         reason = f"{reason}; replaces corrupt {corrupt[0].version} ({corrupt[0].artifact} {corrupt[0].reason})"
-    status, refused = "trained", None
     try:
         write_version(models, series, version, model=served, card=card, forecast=forecast)
     except UnpublishableVersion as exc:
-        # Nothing was written and the pointer is untouched; the run is done, so the same data is not retried.
-        kept = pointer["version"] if pointer else "none"
-        log.error("retrain of %s@%s refused: %s; champion %s kept", series, requested, exc, kept)
-        status, outcome, refused, version = "refused", "refused", str(exc), None
-    else:
-        try:
-            set_champion(models, series, version, reason=reason, current=pointer, etag=pointer_etag)
-        except ConcurrencyConflict:
-            log.warning("champion of %s moved during retrain; version %s stays unpromoted", series, version)
-            outcome = "not-promoted-stale"
+        return refuse(models, series, requested, pointer, exc, card["decision"])
+    try:
+        set_champion(models, series, version, reason=reason, current=pointer, etag=pointer_etag)
+    except ConcurrencyConflict:
+        log.warning("champion of %s moved during retrain; version %s stays unpromoted", series, version)
+        outcome = "not-promoted-stale"
     finish_run(
         models,
         series,
         requested,
-        {"version": version, "outcome": outcome, "finished_at": datetime.now(UTC).isoformat(), "refused": refused},
+        {"version": version, "outcome": outcome, "finished_at": datetime.now(UTC).isoformat()},
     )
     log.info("retrain of %s@%s done: version %s, %s", series, requested, version, outcome)
-    return RetrainOutcome(status, refused or outcome, series, requested, version, card["decision"])
+    return RetrainOutcome("trained", outcome, series, requested, version, card["decision"])
+
+
+def refuse(
+    models: ContainerClient, series: str, run: str, pointer: dict | None, exc: UnpublishableVersion, decision: dict
+) -> RetrainOutcome:
+    """Record run `run` (the dataset version) as refused; nothing was written and the pointer is untouched.
+
+    The run counts as done, so the same data is not retrained; the next dataset version is.
+    """
+    kept = pointer["version"] if pointer else "none"
+    log.error("retrain of %s@%s refused: %s; champion %s kept", series, run, exc, kept)
+    record = {"version": None, "outcome": "refused", "refused": str(exc), "finished_at": datetime.now(UTC).isoformat()}
+    finish_run(models, series, run, record)
+    return RetrainOutcome("refused", str(exc), series, run, None, decision)
 
 
 def intact_champion(
