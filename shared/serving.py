@@ -182,6 +182,15 @@ class ChampionCache:
             log.exception("could not clear the corruption marker of %s", series)
 
 
+def degraded_series(settings: Settings | None = None) -> list[str]:
+    """Series whose champion failed verification and is not replaced yet: one bounded listing, for health."""
+    from shared.registry import corrupt_series
+    from shared.storage import bounded_container
+
+    settings = settings or get_settings()
+    return corrupt_series(bounded_container(settings.models_container, settings))
+
+
 def raise_missing(settings: Settings, series: str) -> NoReturn:
     """For a series without a champion: NoModelYet if it has data, SeriesNotFound if it was never ingested."""
     from shared.ingest.curated import read_manifest

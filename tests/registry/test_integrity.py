@@ -17,7 +17,7 @@ from shared.errors import (
     UnpublishableVersion,
     VersionNotFound,
 )
-from shared.serving import ChampionCache, build_forecast, forecast_headers
+from shared.serving import ChampionCache, build_forecast, degraded_series, forecast_headers
 from shared.storage import container
 from tests.factories import publish
 
@@ -213,7 +213,7 @@ def test_a_corrupt_champion_is_replaced_by_the_last_good_one_and_reported(settin
     champion = service.cache.get("total")
     assert (champion.version, champion.pointer_version) == (good, bad) and bad in champion.degraded
     assert forecast_headers(champion) == {"X-Forecast-Degraded": f"champion {bad} failed verification"}
-    assert registry.corrupt_series(models) == ["total"]
+    assert registry.corrupt_series(models) == degraded_series(settings) == ["total"]
     marker = registry.read_corrupt(models, "total")
     assert marker["served_version"] == good and [f["version"] for f in marker["failures"]] == [bad]
     assert registry.read_champion(models, "total")[0]["version"] == bad  # reading changes no pointer
