@@ -269,10 +269,14 @@ def parse_pointer(series: str, data: bytes, etag: str | None) -> dict:
         pointer = json.loads(data)
     except ValueError as exc:
         raise CorruptPointer(series, f"is not valid JSON ({exc})", etag) from exc
-    if not isinstance(pointer, dict) or not isinstance(pointer.get("version"), str):
-        raise CorruptPointer(series, "names no version", etag)
-    if not isinstance(pointer.get("history", []), list):
-        raise CorruptPointer(series, "has a history that is not a list", etag)
+    if not isinstance(pointer, dict) or not all(isinstance(pointer.get(k), str) for k in ("version", "promoted_at")):
+        raise CorruptPointer(series, "names no version and promotion time", etag)
+    pointer.setdefault("reason", "")
+    history = pointer.get("history", [])
+    if not isinstance(history, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("version"), str) for e in history
+    ):
+        raise CorruptPointer(series, "has a history that is not a list of versions", etag)
     return pointer
 
 

@@ -229,11 +229,20 @@ def test_without_an_intact_version_forecast_is_503_and_the_series_is_reported(se
     assert registry.corrupt_series(models) == ["total"]
 
 
-def test_an_unreadable_pointer_is_503_not_500(settings, models):
+@pytest.mark.parametrize(
+    ("pointer", "reason"),
+    [
+        (b"{truncated", "champion.json is not valid JSON"),
+        (b'{"series": "total"}', "champion.json names no version"),
+        (b'{"version": "v1", "reason": "x"}', "champion.json names no version and promotion time"),
+        (b'{"version": "v1", "promoted_at": "t", "history": [{}]}', "history that is not a list of versions"),
+    ],
+)
+def test_an_unreadable_pointer_is_503_not_500(settings, models, pointer, reason):
     publish(settings)
-    models.upload_blob(registry.pointer_name("total"), b"{truncated", overwrite=True)
+    models.upload_blob(registry.pointer_name("total"), pointer, overwrite=True)
     response = respond("forecast", {}, Service(settings))
-    assert response.status == 503 and "champion.json is not valid JSON" in json.loads(response.body)["detail"]
+    assert response.status == 503 and reason in json.loads(response.body)["detail"]
     assert registry.corrupt_series(models) == ["total"]
 
 
