@@ -38,6 +38,7 @@ CARD_FILE = "card.json"
 FORECAST_FILE = "forecast.json"
 POINTER_FILE = "champion.json"
 CARD_DIGEST = "card_sha256"
+CARD_SHAPE = {"created_at": str, "spec": dict, "dataset": dict, "decision": dict}  # what every reader relies on
 CORRUPT_PREFIX = "_corrupt/"  # one marker per series whose champion failed verification; not a series
 
 T = TypeVar("T")
@@ -149,6 +150,9 @@ def parse_card(series: str, version: str, data: bytes) -> dict:
         raise CorruptArtifact(series, version, CARD_FILE, f"is not valid JSON ({exc})") from exc
     if not isinstance(card, dict) or card.get("version") != version:
         raise CorruptArtifact(series, version, CARD_FILE, "is not the card of this version")
+    missing = [key for key, kind in CARD_SHAPE.items() if not isinstance(card.get(key), kind)]
+    if missing:
+        raise CorruptArtifact(series, version, CARD_FILE, f"lacks {', '.join(missing)}")
     recorded = card.get(CARD_DIGEST)
     if recorded is not None:
         actual = hashlib.sha256(_canonical({k: v for k, v in card.items() if k != CARD_DIGEST})).hexdigest()

@@ -179,6 +179,10 @@ def corrupt(models, version: str, kind: str) -> None:
         card = json.loads(blob(models, "total", version, "card.json"))
         card["metrics"]["mase"] = 0.01
         overwrite(models, "total", version, "card.json", json.dumps(card).encode())
+    elif kind == "card-without-spec":  # sealed, so only the shape check can tell
+        card = json.loads(blob(models, "total", version, "card.json"))
+        del card["spec"]
+        overwrite(models, "total", version, "card.json", registry.seal_card(card)[1])
     elif kind == "card-of-another-version":
         other = registry.list_versions(models, "total")[0]["version"]
         overwrite(models, "total", version, "card.json", blob(models, "total", other, "card.json"))
@@ -193,6 +197,7 @@ KINDS = [
     "forecast-missing",
     "card-not-json",
     "card-edited",
+    "card-without-spec",
     "card-of-another-version",
 ]
 
@@ -275,7 +280,7 @@ def test_serving_never_emits_a_non_finite_number(settings):
 # --- listing, promotion, rollback -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["card-not-json", "card-edited"])
+@pytest.mark.parametrize("kind", ["card-not-json", "card-edited", "card-without-spec"])
 def test_a_corrupt_card_is_listed_as_corrupt_and_models_and_dashboard_answer(settings, models, kind):
     first = publish(settings)
     second = publish(settings, level=200.0)
