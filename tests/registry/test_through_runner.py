@@ -1,7 +1,6 @@
 """The real function app through the local runner: bad retrain requests, corrupt artifacts over HTTP."""
 
 import json
-import urllib.error
 import urllib.request
 
 import pytest
@@ -9,6 +8,7 @@ import pytest
 from localrun import Runner
 from shared import registry
 from shared.storage import container, poison_depths, poison_queue_name, queue
+from tests.e2e.test_local_stack import get
 from tests.factories import publish
 
 pytestmark = pytest.mark.slow
@@ -52,14 +52,6 @@ def test_a_message_that_is_not_base64_is_poisoned_by_the_runner_like_the_host(ap
         app_env.storage_connection_string, poison_queue_name(app_env.retrain_queue)
     )
     assert [m.content for m in poison.peek_messages()] == ["plain text, not base64!"]
-
-
-def get(url: str) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
 
 
 def test_a_fresh_process_serves_the_last_intact_champion_and_lists_the_corrupt_card(app_env):
