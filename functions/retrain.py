@@ -1,6 +1,4 @@
-"""Queue trigger: a retrain request is processed."""
-
-import json
+"""Queue trigger: a retrain request is processed (one that can never succeed goes to poison at once)."""
 
 import azure.functions as func
 
@@ -10,6 +8,6 @@ bp = func.Blueprint()
 @bp.function_name("retrain")
 @bp.queue_trigger(arg_name="msg", queue_name="%RETRAIN_QUEUE%", connection="AzureWebJobsStorage")
 def retrain(msg: func.QueueMessage) -> None:
-    from shared.retrain import handle_request
+    from shared.retrain import handle_message
 
-    handle_request(json.loads(msg.get_body()), correlation_id=msg.id)
+    handle_message(msg.get_body(), message_id=msg.id, dequeue_count=msg.dequeue_count)

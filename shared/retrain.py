@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,17 +16,19 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError
 from azure.storage.blob import ContainerClient
 
 import shared
-from shared.errors import ConcurrencyConflict, ForecastOpsError
+from shared.errors import ConcurrencyConflict, CorruptArtifact, CorruptPointer, ForecastOpsError, UnpublishableVersion
 from shared.forecasting import regularize, select_model
 from shared.forecasting.selection import MIN_OBSERVATIONS, plain
 from shared.ingest.curated import read_series
 from shared.registry import (
     claim_run,
     finish_run,
+    first_intact,
+    mark_corrupt,
     new_version_id,
-    read_card,
     read_champion,
     set_champion,
+    verify_version,
     write_version,
 )
 from shared.settings import Settings, get_settings
@@ -42,7 +45,7 @@ MAX_DEFERRALS = 360  # then it fails and the queue's retry and poison rules take
 
 
 class BadRequest(ValueError):
-    """A retrain message that can never be processed (it ends in the poison queue)."""
+    """A retrain message that can never be processed: it goes to the poison queue at once, with the reason."""
 
 
 class SeriesBusy(ForecastOpsError):
@@ -103,11 +106,75 @@ class RetrainOutcome:
     decision: dict | None = None
 
 
+SERIES_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # the upload contract's series id (fullmatch)
+POISON_BODY_CHARS = 32_000  # a queue message is at most 64 KB; the poisoned body is cut to fit its envelope
+
+
+def parse_message(raw: bytes) -> dict:
+    """The JSON object of a queue message; BadRequest if it is none (no retry can change that)."""
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:  # UnicodeDecodeError is a ValueError too
+        raise BadRequest(f"retrain request is not JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise BadRequest(f"retrain request is not a JSON object: {type(body).__name__}")
+    return body
+
+
 def parse_request(body: dict) -> tuple[str, str]:
     missing = [key for key in ("series", "dataset_version") if not body.get(key)]
     if missing:
         raise BadRequest(f"retrain request lacks {', '.join(missing)}: {body!r}")
-    return str(body["series"]), str(body["dataset_version"])
+    series, dataset_version = body["series"], body["dataset_version"]
+    if not isinstance(series, str) or not SERIES_ID.fullmatch(series):
+        raise BadRequest(f"retrain request names an invalid series id {series!r}")
+    if not isinstance(dataset_version, str):
+        raise BadRequest(f"retrain request has a dataset_version that is not a string: {dataset_version!r}")
+    deferrals = body.get("deferrals", 0)
+    if not isinstance(deferrals, int) or isinstance(deferrals, bool) or deferrals < 0:
+        raise BadRequest(f"retrain request has an invalid deferral count {deferrals!r}")
+    return series, dataset_version
+
+
+def send_to_poison(
+    raw: bytes, reason: str, settings: Settings, *, message_id: str | None = None, dequeue_count: int | None = None
+) -> None:
+    """Put a message that can never succeed on `<retrain queue>-poison` with the reason, as one JSON envelope."""
+    from shared.storage import poison_queue_name
+
+    text = raw.decode("utf-8", errors="replace")
+    envelope = {
+        "reason": reason,
+        "message_id": message_id,
+        "dequeue_count": dequeue_count,
+        "poisoned_at": datetime.now(UTC).isoformat(),
+        "body": text[:POISON_BODY_CHARS],
+        "body_truncated": len(text) > POISON_BODY_CHARS,
+    }
+    poison = queue(poison_queue_name(settings.retrain_queue), settings)
+    with contextlib.suppress(ResourceExistsError):
+        poison.create_queue()
+    poison.send_message(json.dumps(envelope).encode())
+    log.error(
+        "retrain request %s moved to %s at once: %s", message_id, poison.queue_name, reason,
+        extra={"message_id": message_id, "status": "poisoned", "reason": reason},
+    )  # fmt: skip
+
+
+def handle_message(
+    raw: bytes, *, message_id: str | None = None, dequeue_count: int | None = None, settings: Settings | None = None
+) -> RetrainOutcome:
+    """The queue trigger's work: a request that can never succeed is poisoned at once (not retried), others run.
+
+    The function returns normally for a poisoned message, so the host deletes it instead of retrying
+    it up to maxDequeueCount; any other failure raises and takes the host's retry and poison path.
+    """
+    settings = settings or get_settings()
+    try:
+        return handle_request(parse_message(raw), settings=settings, correlation_id=message_id)
+    except BadRequest as exc:
+        send_to_poison(raw, str(exc), settings, message_id=message_id, dequeue_count=dequeue_count)
+        return RetrainOutcome("poisoned", str(exc), "", "")
 
 
 def max_horizon(freq: str) -> int:
@@ -204,8 +271,7 @@ def _retrain(
 
     started = datetime.now(UTC)
     y, filled = training_series(curated.days)
-    pointer, pointer_etag = read_champion(models, series)
-    champion_card = read_card(models, series, pointer["version"]) if pointer else None
+    pointer, pointer_etag, champion_card, corrupt = intact_champion(models, series)
     champion_version = champion_card["version"] if champion_card else None
     log.info(
         "retraining %s on %d points (%s..%s, %d filled), champion %s",
@@ -219,7 +285,7 @@ def _retrain(
     selection = select_model(y, champion_spec=champion_card["spec"] if champion_card else None)
     if champion_card is None:
         outcome, served, served_spec = "first-model", selection.model, selection.spec
-        reason = "first model"
+        reason = "first model" if not corrupt else "first intact model"
     elif selection.decision.get("promote"):
         outcome, served, served_spec = "promoted", selection.model, selection.spec
         reason = f"challenger beat champion {champion_version}"
@@ -257,6 +323,7 @@ def _retrain(
             "outcome": outcome,
             "champion_version": champion_version,
             "challenger_spec": selection.spec,
+            "replaced_corrupt": [{"version": c.version, "artifact": c.artifact, "reason": c.reason} for c in corrupt],
         },
         "training_seconds": round((datetime.now(UTC) - started).total_seconds(), 3),
     }
@@ -264,7 +331,12 @@ def _retrain(
     forecast = forecast_document(
         served, series=series, version=version, freq=freq, trained_through=trained_through, floor=floor
     )
-    write_version(models, series, version, model=served, card=card, forecast=forecast)
+    if corrupt:
+        reason = f"{reason}; replaces corrupt {corrupt[0].version} ({corrupt[0].artifact} {corrupt[0].reason})"
+    try:
+        write_version(models, series, version, model=served, card=card, forecast=forecast)
+    except UnpublishableVersion as exc:
+        return refuse(models, series, requested, run_key, pointer, exc, card["decision"])
     try:
         set_champion(models, series, version, reason=reason, current=pointer, etag=pointer_etag)
     except ConcurrencyConflict:
@@ -278,3 +350,45 @@ def _retrain(
     )
     log.info("retrain of %s@%s done: version %s, %s", series, requested, version, outcome)
     return RetrainOutcome("trained", outcome, series, requested, version, card["decision"])
+
+
+def refuse(
+    models: ContainerClient,
+    series: str,
+    requested: str,
+    run_key: str,
+    pointer: dict | None,
+    exc: UnpublishableVersion,
+    decision: dict,
+) -> RetrainOutcome:
+    """Record the run `run_key` of dataset version `requested` as refused: nothing written, pointer untouched.
+
+    The run counts as done, so the same data is not retrained; the next dataset version is.
+    """
+    kept = pointer["version"] if pointer else "none"
+    log.error("retrain of %s@%s refused: %s; champion %s kept", series, requested, exc, kept)
+    record = {"version": None, "outcome": "refused", "refused": str(exc), "finished_at": datetime.now(UTC).isoformat()}
+    finish_run(models, series, run_key, record)
+    return RetrainOutcome("refused", str(exc), series, requested, None, decision)
+
+
+def intact_champion(
+    models: ContainerClient, series: str
+) -> tuple[dict | None, str | None, dict | None, list[CorruptArtifact]]:
+    """The pointer a new champion replaces (and its ETag), the last intact champion's card, and what failed.
+
+    A champion that fails verification is skipped for the decision (its predecessor in the history is
+    the champion to beat, or none) and marked corrupt; the new version replaces it with the reason
+    recorded, so a damaged artifact never makes the series fail into poison.
+    """
+    try:
+        pointer, etag = read_champion(models, series)
+    except CorruptPointer as exc:
+        mark_corrupt(models, series, [exc], None)
+        return None, exc.etag, None, [exc]
+    if pointer is None:
+        return None, None, None, []
+    version, card, corrupt = first_intact(pointer, lambda v: verify_version(models, series, v))
+    if corrupt:
+        mark_corrupt(models, series, corrupt, version)
+    return pointer, etag, card, corrupt

@@ -63,6 +63,11 @@ class Settings:
             self.monitoring_container,
         )
 
+    @property
+    def queues(self) -> tuple[str, ...]:
+        """Every queue the app reads (each `*_queue` setting); each has a `-poison` twin."""
+        return tuple(getattr(self, field.name) for field in fields(self) if field.name.endswith("_queue"))
+
     def as_env(self, connection_setting: str = DEFAULT_CONNECTION_SETTING) -> dict[str, str]:
         """The app settings that reproduce these settings (for child processes and tests)."""
         env = {f.name.upper(): str(getattr(self, f.name)) for f in app_setting_fields()}

@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import time
 from functools import lru_cache
 from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
-from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings
+from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings, LinearRetry
 from azure.storage.queue import (
     BinaryBase64DecodePolicy,
     BinaryBase64EncodePolicy,
@@ -18,11 +19,20 @@ from azure.storage.queue import (
     QueueServiceClient,
 )
 
+from shared.errors import StorageUnavailable
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 JSON_CONTENT = ContentSettings(content_type="application/json")
+
+# Request-path clients (forecast serving, health): short timeouts and one quick retry, so an outage
+# is answered within seconds. The SDK defaults (20 s connect, 60 s read, 3 retries about 15, 18
+# and 24 s apart) stay for background work, where waiting out a blip is better than failing.
+BOUNDED_CONNECT_SECONDS = 0.4
+BOUNDED_READ_SECONDS = 0.6
+BOUNDED_RETRIES = 1
+BOUNDED_BACKOFF_SECONDS = 0.1
 
 
 @lru_cache(maxsize=1)
@@ -57,6 +67,57 @@ def _queue_service(settings: Settings) -> QueueServiceClient:
     return _client(QueueServiceClient, settings, "queue")
 
 
+def _bounded_options() -> dict[str, Any]:
+    return {
+        "connection_timeout": BOUNDED_CONNECT_SECONDS,
+        "read_timeout": BOUNDED_READ_SECONDS,
+        "retry_policy": LinearRetry(
+            backoff=BOUNDED_BACKOFF_SECONDS, retry_total=BOUNDED_RETRIES, random_jitter_range=0
+        ),
+    }
+
+
+@lru_cache(maxsize=8)
+def _bounded_blob_service(settings: Settings) -> BlobServiceClient:
+    return _client(BlobServiceClient, settings, "blob", **_bounded_options())
+
+
+@lru_cache(maxsize=8)
+def _bounded_queue_service(settings: Settings) -> QueueServiceClient:
+    return _client(QueueServiceClient, settings, "queue", **_bounded_options())
+
+
+def bounded_container(name: str, settings: Settings | None = None) -> ContainerClient:
+    """A container client for the request path: a call gives up within 1.3 s (two 0.6 s tries, 0.1 s apart)."""
+    return _bounded_blob_service(settings or get_settings()).get_container_client(name)
+
+
+class Deadline:
+    """A time budget shared by several storage calls: each call's timeouts and retry fit in what is left.
+
+    `options()` gives the per-call keyword arguments (the SDK passes them to the transport and the
+    retry policy); once the budget is spent it raises StorageUnavailable instead of calling.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return self._end - time.monotonic()
+
+    def options(self) -> dict[str, Any]:
+        left = self.left()
+        if left <= 0.05:
+            raise StorageUnavailable(f"storage did not answer within {self.seconds:g} s")
+        timeout = min(BOUNDED_READ_SECONDS, left)
+        return {
+            "connection_timeout": min(BOUNDED_CONNECT_SECONDS, timeout),
+            "read_timeout": timeout,
+            "retry_total": BOUNDED_RETRIES if left >= 2 * timeout + BOUNDED_BACKOFF_SECONDS else 0,
+        }
+
+
 def probe(settings: Settings | None = None, timeout: float = 3.0) -> None:
     """Raise unless the blob service answers within `timeout` seconds (no retries: for health checks)."""
     options = {"retry_total": 0, "connection_timeout": timeout, "read_timeout": timeout}
@@ -79,22 +140,50 @@ def queue(name: str, settings: Settings | None = None) -> QueueClient:
     )
 
 
+def poison_queue_name(name: str) -> str:
+    """Where the Functions host (and the local runner) moves a queue's messages that keep failing."""
+    return f"{name}-poison"
+
+
+BLOB_TRIGGER_POISON_QUEUE = "webjobs-blobtrigger-poison"  # the host's, for blobs that failed 5 times
+
+
 def ensure_resources(settings: Settings | None = None) -> None:
     """Create every container and queue of README "Flow and storage" that does not exist yet."""
     settings = settings or get_settings()
     for name in settings.containers:
         with contextlib.suppress(ResourceExistsError):
             container(name, settings).create_container()
-    queues = (settings.retrain_queue, settings.registry_outbox_queue)
-    for name in (name for queue_name in queues for name in (queue_name, f"{queue_name}-poison")):
+    for name in (name for queue_name in settings.queues for name in (queue_name, poison_queue_name(queue_name))):
         with contextlib.suppress(ResourceExistsError):
             queue(name, settings).create_queue()
 
 
-def read_json(client: ContainerClient, name: str) -> tuple[Any, str | None]:
-    """Return (document, etag) of a JSON blob, or (None, None) when it does not exist."""
+def poison_depths(settings: Settings | None = None, queues: tuple[str, ...] | None = None) -> dict[str, int]:
+    """Approximate message count of each poison queue (0 where the queue does not exist yet).
+
+    By default the poison queue of every queue the app reads and the blob trigger's; one bounded request per queue,
+    so a health check can call it. Storage errors propagate (the caller reports storage as down).
+    """
+    settings = settings or get_settings()
+    names = queues or (*map(poison_queue_name, settings.queues), BLOB_TRIGGER_POISON_QUEUE)
+    service = _bounded_queue_service(settings)
+    depths = {}
+    for name in names:
+        try:
+            depths[name] = service.get_queue_client(name).get_queue_properties().approximate_message_count
+        except ResourceNotFoundError:
+            depths[name] = 0
+    return depths
+
+
+def read_json(client: ContainerClient, name: str, **options: Any) -> tuple[Any, str | None]:
+    """Return (document, etag) of a JSON blob, or (None, None) when it does not exist.
+
+    `options` go to the download call (e.g. a Deadline's timeouts).
+    """
     try:
-        downloader = client.download_blob(name)
+        downloader = client.download_blob(name, **options)
     except ResourceNotFoundError:
         return None, None
     return json.loads(downloader.readall()), downloader.properties.etag
@@ -107,13 +196,14 @@ def write_json(
     *,
     etag: str | None = None,
     create_only: bool = False,
+    **options: Any,
 ) -> str:
     """Write a JSON blob; `etag` makes it conditional (412 if changed), `create_only` forbids overwrite.
 
-    Returns the new ETag.
+    `options` go to the upload call (e.g. a Deadline's timeouts). Returns the new ETag.
     """
     data = json.dumps(document, indent=2, sort_keys=True, default=str).encode()
-    kwargs: dict[str, Any] = {"content_settings": JSON_CONTENT}
+    kwargs: dict[str, Any] = {"content_settings": JSON_CONTENT, **options}
     if create_only:
         kwargs["overwrite"] = False
     else:

@@ -10,8 +10,8 @@ import shared
 from localrun.sample import monthly_files
 from shared import registry
 from shared.ingest import process_upload
-from shared.retrain import BadRequest, handle_request
-from shared.storage import container, queue
+from shared.retrain import BadRequest, handle_message, handle_request
+from shared.storage import container, poison_depths, poison_queue_name, queue, read_json
 
 pytestmark = pytest.mark.slow
 MONTHS = monthly_files()
@@ -78,6 +78,93 @@ def test_request_for_an_older_dataset_version_is_skipped(settings):
 def test_malformed_request_is_refused(settings):
     with pytest.raises(BadRequest, match="lacks dataset_version"):
         handle_request({"series": "total"}, settings=settings)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"not json at all", "is not JSON"),
+        (b"\xff\xfe\x00", "is not JSON"),
+        (b"[1, 2]", "is not a JSON object: list"),
+        (b'{"series": "total"}', "lacks dataset_version"),
+        (b'{"series": "../etc", "dataset_version": "x"}', "invalid series id '../etc'"),
+        (b'{"series": "total\\n", "dataset_version": "x"}', "invalid series id 'total\\n'"),
+        (b'{"series": "total", "dataset_version": 7}', "dataset_version that is not a string"),
+        (b'{"series": "total", "dataset_version": "x", "deferrals": "many"}', "invalid deferral count"),
+    ],
+)
+def test_a_request_that_can_never_succeed_goes_to_poison_at_once_with_its_reason(settings, raw, reason):
+    outcome = handle_message(raw, message_id="m-1", dequeue_count=1, settings=settings)
+    assert outcome.status == "poisoned" and reason in outcome.reason
+    [message] = queue(poison_queue_name(settings.retrain_queue), settings).peek_messages()
+    envelope = json.loads(message.content)
+    assert reason in envelope["reason"] and envelope["body"] == raw.decode("utf-8", errors="replace")
+    assert (envelope["message_id"], envelope["dequeue_count"], envelope["body_truncated"]) == ("m-1", 1, False)
+    assert poison_depths(settings)[poison_queue_name(settings.retrain_queue)] == 1
+    assert registry.list_series(container(settings.models_container, settings)) == []
+
+
+def test_a_valid_message_is_handled_not_poisoned(settings):
+    request = ingest(settings, 0, 1, 2)
+    outcome = handle_message(json.dumps(request).encode(), message_id="m-2", settings=settings)
+    assert (outcome.status, outcome.reason) == ("trained", "first-model")
+    assert poison_depths(settings)[poison_queue_name(settings.retrain_queue)] == 0
+
+
+def store_days(settings, series: str, days: dict) -> str:
+    from shared.ingest.curated import merge_series, update_manifest
+
+    curated = container(settings.curated_container, settings)
+    outcome = merge_series(curated, series, days)
+    update_manifest(curated, [series])
+    return outcome.version
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the candidates overflow on purpose
+def test_a_retrain_whose_forecast_is_not_finite_is_refused_and_the_champion_kept(settings):
+    """Finite but huge daily totals (1e307..1.7e308) make every candidate's band overflow to infinity."""
+    from tests.factories import publish
+
+    champion = publish(settings, series="huge")
+    models = container(settings.models_container, settings)
+    pointer_before = registry.read_champion(models, "huge")
+    start = date(2024, 1, 1)
+    days = {start + timedelta(d): (1.7e308 if d % 7 == 3 else 1e307 * (1 + d % 5)) for d in range(70)}
+    dataset_version = store_days(settings, "huge", days)
+    outcome = handle_request({"series": "huge", "dataset_version": dataset_version}, settings=settings)
+    assert outcome.status == "refused" and outcome.version is None
+    assert "not published: its forecast point" in outcome.reason and "not a finite number" in outcome.reason
+    assert registry.read_champion(models, "huge") == pointer_before
+    assert [c["version"] for c in registry.list_versions(models, "huge")] == [champion]
+    record, _ = read_json(models, registry.run_claim_name("huge", dataset_version))
+    assert record["status"] == "done" and record["outcome"] == "refused" and record["refused"] == outcome.reason
+    again = handle_request({"series": "huge", "dataset_version": dataset_version}, settings=settings)
+    assert (again.status, again.reason) == ("skipped", "already trained")  # the same data is not retried
+
+
+@pytest.mark.parametrize("damage", ["card-not-json", "forecast-edited", "pointer-not-json"])
+def test_a_corrupt_champion_is_replaced_by_the_next_retrain_with_the_reason_recorded(settings, damage):
+    first = handle_request(ingest(settings, 0, 1, 2), settings=settings)
+    models = container(settings.models_container, settings)
+    if damage == "card-not-json":
+        models.upload_blob(f"total/{first.version}/card.json", b"{not json", overwrite=True)
+    elif damage == "forecast-edited":
+        models.upload_blob(f"total/{first.version}/forecast.json", b'{"points": []}', overwrite=True)
+    else:
+        models.upload_blob(registry.pointer_name("total"), b"{not json", overwrite=True)
+    second = handle_request(ingest(settings, 3), settings=settings)
+    assert (second.status, second.reason) == ("trained", "first-model")  # no intact champion to beat
+    pointer, _ = registry.read_champion(models, "total")
+    assert pointer["version"] == second.version and "replaces corrupt" in pointer["reason"]
+    card = registry.read_card(models, "total", second.version)
+    [replaced] = card["decision"]["replaced_corrupt"]
+    assert replaced["version"] == ("champion" if damage == "pointer-not-json" else first.version)
+    assert registry.corrupt_series(models) == []
+    if damage != "pointer-not-json":
+        assert [h["version"] for h in pointer["history"]] == [first.version]
+    from shared.serving import ChampionCache
+
+    assert ChampionCache(settings).get("total").version == second.version
 
 
 def test_unknown_series_is_skipped(settings):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import shutil
@@ -93,8 +92,7 @@ def test_data_account_has_the_containers_and_queues_the_app_uses(bicep_documents
     params = _module_params(bicep_documents, "dataStorage")
     defaults = Settings(None, None)
     assert sorted(params["containers"]) == sorted(defaults.containers)
-    queues = [getattr(defaults, field.name) for field in dataclasses.fields(defaults) if field.name.endswith("_queue")]
-    assert sorted(params["queues"]) == sorted(queues + [f"{name}-poison" for name in queues])
+    assert sorted(params["queues"]) == sorted(defaults.queues + tuple(f"{name}-poison" for name in defaults.queues))
     assert params["allowSharedKeyAccess"] is False
 
 

@@ -8,6 +8,7 @@ from azure.core.exceptions import ResourceExistsError
 from shared import registry
 from shared.errors import ConcurrencyConflict
 from shared.forecasting.naive import SeasonalNaive
+from shared.retrain import forecast_document
 from shared.storage import container
 
 
@@ -20,6 +21,7 @@ def fitted(level: float):
 def publish(client, series, level):
     version = registry.new_version_id()
     model = fitted(level)
+    forecast = forecast_document(model, series=series, version=version, freq="D", trained_through="2024-02-04")
     card = {
         "version": version,
         "series": series,
@@ -28,7 +30,7 @@ def publish(client, series, level):
         "dataset": {"end": "2024-02-04"},
         "decision": {"outcome": "test"},
     }
-    registry.write_version(client, series, version, model=model, card=card, forecast={"level": level})
+    registry.write_version(client, series, version, model=model, card=card, forecast=forecast)
     return version
 
 
@@ -41,8 +43,9 @@ def test_versions_are_immutable_and_loadable(models):
     version = publish(models, "total", 100)
     assert registry.read_card(models, "total", version)["version"] == version
     assert registry.load_model(models, "total", version).predict(3)["mean"].tolist() == [100.0, 101.0, 102.0]
+    forecast = registry.read_forecast(models, "total", version)
     with pytest.raises(ResourceExistsError):
-        registry.write_version(models, "total", version, model=fitted(1), card={}, forecast={})
+        registry.write_version(models, "total", version, model=fitted(1), card={}, forecast=forecast)
 
 
 def test_promote_rollback_and_history(models):
