@@ -13,6 +13,7 @@ from .backtest import Plan, WindowForecasts, forecast_windows, plan_windows, sum
 from .base import Forecaster
 from .combination import CombinationFit, combine
 from .decision import decide
+from .private_api import failure_cause
 from .registry import FAMILIES, build, resolve_fit, series_freq
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class Selection:
     champion_model: Forecaster | None
     decision: dict
     backtest: dict
+    failures: dict  # families that failed, by cause ("engine" faults vs "data"), see `count_failures`
 
 
 def plain(obj):
@@ -115,15 +117,33 @@ def rank(candidates: dict[str, dict]) -> list[str]:
     return [first] + [n for n in order if n != first]
 
 
+def record_failure(candidates: dict, name: str, what: str, exc: Exception) -> None:
+    """Log a candidate's failure (WARNING when it is the engine's fault, INFO when the data's) and keep it."""
+    cause = failure_cause(exc)
+    level = logging.WARNING if cause == "engine" else logging.INFO
+    logger.log(level, "candidate %s %s (%s failure): %r", name, what, cause, exc)
+    candidates.setdefault(name, {}).update(error=f"{type(exc).__name__}: {exc}", cause=cause)
+
+
+def count_failures(candidates: dict, windows: dict[str, WindowForecasts]) -> dict:
+    """Failed candidates by cause, and backtest windows that fell back to naive because of an engine fault."""
+    failed = {n: {"cause": c["cause"], "error": c["error"]} for n, c in candidates.items() if "cause" in c}
+    return {
+        "engine": sum(f["cause"] == "engine" for f in failed.values()),
+        "data": sum(f["cause"] == "data" for f in failed.values()),
+        "candidates": failed,
+        "engine_windows": sum(wf.engine_errors for name, wf in windows.items() if name != "combo"),
+    }
+
+
 def _resolve_all(y: pd.Series, freq: str, candidates: dict) -> tuple[dict[str, dict], dict[str, Forecaster]]:
     """Spec of every family on y and, as a by-product, its model fitted on all of y."""
     specs, fits = {}, {}
     for fam in FAMILIES:
         try:
             specs[fam], fits[fam] = resolve_fit(fam, y, freq)
-        except Exception as exc:  # a failing family is logged and left out; the baseline always remains
-            logger.warning("candidate %s could not be specified: %s", fam, exc)
-            candidates[fam] = {"error": f"{type(exc).__name__}: {exc}"}
+        except Exception as exc:  # a failing family is logged, counted and left out; the baseline always remains
+            record_failure(candidates, fam, "could not be specified", exc)
     return specs, fits
 
 
@@ -144,8 +164,7 @@ def _fit_first(order: list[str], specs: dict, fits: dict, y: pd.Series, candidat
         try:
             return name, _full_fit(name, specs, fits, y)
         except Exception as exc:  # logged fallback to the next-ranked candidate
-            logger.warning("candidate %s failed on the full series: %s", name, exc)
-            candidates.setdefault(name, {})["error"] = f"{type(exc).__name__}: {exc}"
+            record_failure(candidates, name, "failed on the full series", exc)
     raise RuntimeError("seasonal naive failed; the series is unusable")
 
 
@@ -229,4 +248,5 @@ def select_model(y: pd.Series, *, champion_spec: dict | None = None, horizon: in
         champion_model=champion_model,
         decision=plain(decision),
         backtest=plain(backtest),
+        failures=plain(count_failures(candidates, windows)),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import types
 
 import joblib
 import numpy as np
@@ -112,10 +113,47 @@ def test_candidate_that_cannot_be_specified_is_left_out_and_logged(monthly, monk
     monkeypatch.setattr(registry, "auto_arima", broken)
     with caplog.at_level(logging.WARNING, logger="shared.forecasting"):
         sel = select_model(monthly)
-    assert "candidate arima could not be specified: no order fits" in caplog.text
-    assert sel.candidates["arima"] == {"error": "RuntimeError: no order fits"}
+    warning = [r for r in caplog.records if r.levelno == logging.WARNING and "candidate arima" in r.getMessage()]
+    assert warning and "engine failure" in warning[0].getMessage() and "no order fits" in warning[0].getMessage()
+    assert sel.candidates["arima"] == {"error": "RuntimeError: no order fits", "cause": "engine"}
+    assert sel.failures["engine"] == 1 and sel.failures["data"] == 0
+    assert sel.failures["candidates"] == {"arima": {"cause": "engine", "error": "RuntimeError: no order fits"}}
     assert {"ets", "theta", "snaive"} <= {n for n, c in sel.candidates.items() if "mase" in c}
     assert sel.spec["name"] != "arima"
+
+
+def test_a_family_the_data_cannot_support_is_counted_as_a_data_failure(monthly, monkeypatch, caplog):
+    import shared.forecasting.registry as registry
+
+    def too_short(y, freq):
+        raise ValueError("no ETS form could be fitted")
+
+    monkeypatch.setattr(registry, "auto_ets", too_short)
+    with caplog.at_level(logging.INFO, logger="shared.forecasting"):
+        sel = select_model(monthly)
+    records = [r for r in caplog.records if "candidate ets" in r.getMessage()]
+    assert records and records[0].levelno == logging.INFO and "data failure" in records[0].getMessage()
+    assert sel.failures["engine"] == 0 and sel.failures["data"] == 1
+    assert sel.candidates["ets"]["cause"] == "data"
+
+
+def test_an_engine_fault_in_every_ets_form_is_not_mistaken_for_unfit_data(monthly, monkeypatch):
+    """A changed private smoother (here: a TypeError, as from a new signature) must surface as an engine fault."""
+    import shared.forecasting.etscore as etscore
+
+    def changed_signature(*args):
+        raise TypeError("_ets_smooth_add_add() takes 7 positional arguments but 8 were given")
+
+    broken = types.SimpleNamespace(_ets_smooth_add_add=changed_signature, _ets_smooth_add_mul=changed_signature)
+    monkeypatch.setattr(etscore, "smooth", broken)
+    sel = select_model(monthly)
+    assert sel.candidates["ets"]["cause"] == "engine"
+    assert sel.failures["engine"] == 1
+
+
+def test_a_healthy_selection_reports_no_failures(monthly):
+    sel = select_model(monthly)
+    assert sel.failures == {"engine": 0, "data": 0, "candidates": {}, "engine_windows": 0}
 
 
 def test_constant_series_forecasts_the_constant():
