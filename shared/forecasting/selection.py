@@ -13,18 +13,18 @@ from .backtest import Plan, WindowForecasts, forecast_windows, plan_windows, sum
 from .base import Forecaster
 from .combination import CombinationFit, combine
 from .decision import decide
+from .fallback import Fallback, min_selection_length
 from .private_api import failure_cause
 from .registry import FAMILIES, build, resolve_fit, series_freq
 
 logger = logging.getLogger(__name__)
 
-MIN_OBSERVATIONS = 3
+MIN_OBSERVATIONS = 1  # shorter than a backtest window still gets the cold-start fallback (fallback.py)
 COMBO_MEMBERS = ("arima", "ets")  # the combination averages these (the two best others if one is missing)
 # A combination member replaces the combination only if its backtest MASE is lower by this fraction:
 # 10% when the backtest has few windows (monthly, quarterly, yearly defaults), 2% with 6 or more.
 COMBO_PREFERENCE = {"few_windows": 0.10, "many_windows": 0.02}
 MANY_WINDOWS = 6
-NO_BACKTEST_PREFERENCE = ("ets", "theta", "snaive")  # choice when the series is too short to backtest
 
 
 @dataclass
@@ -39,6 +39,7 @@ class Selection:
     decision: dict
     backtest: dict
     failures: dict  # families that failed, by cause ("engine" faults vs "data"), see `count_failures`
+    fallback: dict | None = None  # set when the series is too short for selection: why, and what is needed
 
 
 def plain(obj):
@@ -64,6 +65,8 @@ def check_series(y: pd.Series) -> pd.Series:
         raise ValueError("y must be a pandas Series with a DatetimeIndex (use regularize first)")
     if len(y) < MIN_OBSERVATIONS:
         raise ValueError(f"series has {len(y)} observations; at least {MIN_OBSERVATIONS} are needed")
+    if len(y) == 1 and y.index.freq is None:
+        raise ValueError("a single observation has no frequency to infer: give the series a regular index (regularize)")
     values = pd.to_numeric(y, errors="coerce").astype(float)
     if values.isna().any():
         raise ValueError("series has missing or non-numeric values; use regularize to fill gaps")
@@ -184,32 +187,66 @@ def _evaluate_champion(champion_spec: dict, y: pd.Series, plan: Plan, freq: str)
     return summary, model
 
 
+def cold_start(y: pd.Series, freq: str, plan: Plan, horizon: int | None) -> Selection:
+    """Selection of a series too short to backtest: the fallback forecast, promoted and marked as such."""
+    needed = min_selection_length(freq, horizon)
+    fallback = {
+        "reason": f"{len(y)} observation(s): too short for a backtest window; full selection from {needed}",
+        "observations": len(y),
+        "needed": needed,
+    }
+    logger.info("cold start on %d observation(s): fallback forecast until %d", len(y), needed)
+    model = Fallback({"name": Fallback.name, "freq": freq}).fit(y)
+    model.with_interval({"method": "model", "backtest_coverage": None, "points": 0})
+    decision = {
+        "promote": True,
+        "rule": "cold start: a series with no backtest window is served the fallback forecast",
+        "reason": fallback["reason"],
+    }
+    metrics = {"per_window_mase": [], "windows": 0}
+    return Selection(
+        spec=plain(model.spec),
+        model=model,
+        candidates={},
+        champion=None,
+        champion_model=None,
+        decision=decision,
+        backtest=plain({**plan.to_dict(y.index), "selected": Fallback.name, "metrics": metrics}),
+        failures=count_failures({}, {}),
+        fallback=fallback,
+    )
+
+
 def select_model(y: pd.Series, *, champion_spec: dict | None = None, horizon: int | None = None) -> Selection:
-    """Choose a candidate by rolling-origin MASE (see `rank`) and decide whether it replaces `champion_spec`."""
+    """Choose a candidate by rolling-origin MASE (see `rank`) and decide whether it replaces `champion_spec`.
+
+    A series too short for one backtest window gets the cold-start fallback (`cold_start`); a champion that
+    is such a fallback is replaced by the first full selection.
+    """
     y = check_series(y)
     freq = series_freq(y)
     plan = plan_windows(len(y), freq, horizon)
+    if not plan.cutoffs:
+        return cold_start(y, freq, plan, horizon)
+    replaces_fallback = champion_spec is not None and bool(champion_spec.get("fallback"))
+    if replaces_fallback:
+        champion_spec = None
     candidates: dict[str, dict] = {}
     specs, fits = _resolve_all(y, freq, candidates)
     if "snaive" not in specs:
         specs["snaive"] = {"name": "snaive", "freq": freq}
     windows: dict[str, WindowForecasts] = {}
-    if plan.cutoffs:
-        for name, spec in specs.items():
-            windows[name] = forecast_windows(spec, y, plan, build)
-        summaries = {name: summarize(window_scores(wf), wf.fallbacks) for name, wf in windows.items()}
-        members = _combo_members(windows, {name: summary["mase"] for name, summary in summaries.items()})
-        if len(members) >= 2:
-            windows["combo"] = combo = combo_forecasts([windows[n] for n in members], freq)
-            specs["combo"] = combo.spec
-            summaries["combo"] = summarize(window_scores(combo), combo.fallbacks)
-        for name, summary in summaries.items():
-            candidates[name] = {"spec": plain(strip(specs[name])), **summary}
-        order = rank(candidates)
-    else:
-        order = [n for n in NO_BACKTEST_PREFERENCE if n in specs]
-        for name in order:
-            candidates[name] = {"spec": plain(specs[name]), "windows": 0}
+    for name, spec in specs.items():
+        windows[name] = forecast_windows(spec, y, plan, build)
+    summaries = {name: summarize(window_scores(wf), wf.fallbacks) for name, wf in windows.items()}
+    members = _combo_members(windows, {name: summary["mase"] for name, summary in summaries.items()})
+    if len(members) >= 2:
+        windows["combo"] = combo = combo_forecasts([windows[n] for n in members], freq)
+        specs["combo"] = combo.spec
+        summaries["combo"] = summarize(window_scores(combo), combo.fallbacks)
+    for name, summary in summaries.items():
+        candidates[name] = {"spec": plain(strip(specs[name])), **summary}
+    order = rank(candidates)
     chosen, model = _fit_first(order, specs, fits, y, candidates)
     if chosen in windows:
         interval, selected = _calibrated_summary(windows[chosen])
@@ -219,26 +256,15 @@ def select_model(y: pd.Series, *, champion_spec: dict | None = None, horizon: in
         selected = {"per_window_mase": [], "windows": 0}
     model.with_interval(plain(interval))
     champion, champion_model, champion_error = None, None, None
-    if champion_spec is not None and plan.cutoffs:
+    if champion_spec is not None:
         try:
             champion, champion_model = _evaluate_champion(champion_spec, y, plan, freq)
         except Exception as exc:  # a champion that no longer fits is logged and replaced
             logger.warning("champion spec %s could not be evaluated: %s", champion_spec.get("name"), exc)
             champion_error = f"{type(exc).__name__}: {exc}"
-    elif champion_spec is not None:
-        champion_error = "series too short to backtest"
-        try:
-            champion_model = build({**champion_spec, "freq": freq}).fit(y)
-        except Exception as exc:  # logged; the challenger is used instead
-            logger.warning("champion spec could not be refitted: %s", exc)
-    if champion_spec is not None and not plan.cutoffs and champion_model is not None:
-        decision = {
-            "promote": False,
-            "rule": "no backtest windows: keep the champion",
-            "reason": "series too short to compare on backtest windows; champion refreshed",
-        }
-    else:
-        decision = decide(model.spec, selected, champion_spec, champion, champion_error)
+    decision = decide(model.spec, selected, champion_spec, champion, champion_error)
+    if replaces_fallback:
+        decision["reason"] = "the champion is a cold-start fallback: the first full selection replaces it"
     backtest = {**plan.to_dict(y.index), "selected": chosen, "metrics": selected}
     return Selection(
         spec=plain(model.spec),

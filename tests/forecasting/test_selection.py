@@ -167,8 +167,8 @@ def test_constant_series_forecasts_the_constant():
 def test_rejects_bad_input():
     with pytest.raises(ValueError, match="DatetimeIndex"):
         select_model(pd.Series([1.0, 2.0, 3.0]))
-    with pytest.raises(ValueError, match="at least 3"):
-        select_model(pd.Series([1.0, 2.0], index=pd.date_range("2020-01-01", periods=2, freq="D")))
+    with pytest.raises(ValueError, match="0 observations; at least 1"):
+        select_model(pd.Series([], index=pd.DatetimeIndex([], freq="D"), dtype=float))
     with pytest.raises(ValueError, match="missing"):
         select_model(pd.Series([1.0, np.nan, 3.0], index=pd.date_range("2020-01-01", periods=3, freq="D")))
 
@@ -189,3 +189,35 @@ def test_rank_prefers_the_combination_unless_a_member_is_clearly_better():
     assert rank(_candidates(6, arima=0.99, ets=0.985, theta=0.9, snaive=0.9, combo=1.0))[0] == "combo"
     # Without a combination, plain order by MASE.
     assert rank({"theta": {"mase": 0.8}, "snaive": {"mase": 0.9}}) == ["theta", "snaive"]
+
+
+def test_a_new_product_with_a_few_days_gets_a_marked_fallback_with_widening_intervals():
+    y = pd.Series([12.0, 15.0, 9.0, 14.0], index=pd.date_range("2024-03-01", periods=4, freq="D"))
+    sel = select_model(y)
+    assert sel.spec["name"] == "fallback" and sel.spec["fallback"] is True
+    assert sel.fallback == {
+        "reason": "4 observation(s): too short for a backtest window; full selection from 9",
+        "observations": 4,
+        "needed": 9,
+    }
+    assert sel.decision["promote"] is True and sel.candidates == {}
+    frame = sel.model.predict(28, (80, 95))
+    np.testing.assert_allclose(frame["mean"], y.mean())
+    width = (frame["upper_95"] - frame["lower_95"]).to_numpy()
+    assert np.all(np.diff(width) > 0) and width[0] > 4 * y.std()  # t with 3 df and the horizon widen it
+    assert (frame["upper_80"] - frame["lower_80"] < frame["upper_95"] - frame["lower_95"]).all()
+
+
+def test_a_single_observation_gets_the_fallback_and_no_frequency_is_refused():
+    one = pd.Series([40.0], index=pd.date_range("2024-03-01", periods=1, freq="D"))
+    frame = select_model(one).model.predict(3)
+    assert (frame["mean"] == 40.0).all() and (frame["lower_95"] < 40.0).all() and (frame["upper_95"] > 40).all()
+    with pytest.raises(ValueError, match="single observation has no frequency"):
+        select_model(pd.Series([40.0], index=pd.DatetimeIndex(["2024-03-01"])))
+
+
+def test_the_fallback_champion_is_replaced_by_the_first_full_selection(monthly):
+    champion = select_model(monthly.iloc[:5]).spec
+    sel = select_model(monthly, champion_spec=champion)
+    assert sel.fallback is None and sel.spec["name"] != "fallback"
+    assert sel.decision["promote"] is True and "cold-start fallback" in sel.decision["reason"]
