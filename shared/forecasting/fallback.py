@@ -8,8 +8,9 @@ Point forecast: the mean of the last k = min(n, season length) observations. Int
 mean +- t(df = max(n - 1, 1)) * s * sqrt(1 + 1/k) * sqrt(1 + WIDENING * (h - 1)), with s the standard
 deviation of the observations, floored at SCALE_FLOOR times their mean absolute level (a series of one
 value, or of equal values, has no spread of its own to measure). The Student-t quantile makes very short
-histories very wide (df 1 for one or two points); WIDENING is set on simulated new-product series and
-its coverage is measured on real short series (bench/cold_start.py, bench/README.md).
+histories very wide (df 1 for one or two points). SCALE_FLOOR and WIDENING were compared on simulated
+new-product series (`python -m bench.cold_start --calibrate`); the coverage on real short series they were
+not set on is in bench/README.md ("Cold start").
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from .backtest import plan_windows
 from .base import Bounds, Forecaster
 from .frequency import season_length
 
-SCALE_FLOOR = 0.25  # the spread assumed at least: this fraction of the series' mean absolute level
+SCALE_FLOOR = 0.1  # the spread assumed at least: this fraction of the series' mean absolute level
 WIDENING = 0.1  # variance added per further step, in units of the one-step variance
 
 
