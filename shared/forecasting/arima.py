@@ -238,6 +238,8 @@ def ml_residuals(order: Order, theta: np.ndarray, w: np.ndarray) -> np.ndarray:
 def fit_ml(order: Order, w: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, float, float]:
     """Exact maximum likelihood from a starting point (CSS): parameters, innovation variance, log-likelihood."""
     k = order.n_coef
+    if len(w) - order.n_cond <= k + 1:
+        raise ValueError(f"too few observations ({len(w)}) for ARIMA with {k} coefficients")
     theta = np.asarray(start, dtype=float)
     if k:
         scale = float(np.std(w)) or 1.0
@@ -337,9 +339,9 @@ class Arima:
         estimate: np.ndarray | None = None,
         previous: Forecaster | None = None,
     ) -> ArimaFit:
-        """Estimate on y: CSS from `start`, or from the cold starts plus, if given, the estimate of `previous`
-        (this spec fitted on a prefix of y, as in rolling-origin backtests), keeping the lowest sum of
-        squares; then ML from there. `estimate` skips estimation entirely."""
+        """Estimate on y: CSS from `start` or from the cold starts, then ML from there; with `previous` (this
+        spec fitted on a prefix of y, as in rolling-origin backtests) ML starts from its estimate directly.
+        `estimate` skips estimation entirely."""
         extra = [np.asarray(previous.params["theta"], dtype=float)] if previous is not None else []
         order = Order.from_spec(self.spec)
         values = y.to_numpy(dtype=float)
@@ -349,6 +351,9 @@ class Arima:
         ml = self.spec.get("method", "ml") == "ml"
         if estimate is not None:
             theta = np.asarray(estimate, dtype=float)
+        elif ml and extra and start is None:
+            # A prefix's ML estimate is a start within a few steps of this optimum: the CSS pass is skipped.
+            theta = fit_ml(order, w, extra[0])[0]
         else:
             theta = fit_css(order, w, start, extra)[0]
             if ml:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass
 
@@ -177,14 +178,27 @@ def _calibrated_summary(wf: WindowForecasts) -> tuple[dict, dict]:
     return interval, summarize(window_scores(calibration.apply(wf, interval)), wf.fallbacks)
 
 
-def _evaluate_champion(champion_spec: dict, y: pd.Series, plan: Plan, freq: str):
-    """Champion's backtest on the same windows, its calibration and its refit on all data."""
+def form(spec: dict) -> dict:
+    """What a spec's backtest depends on: the spec without interval calibration and search records."""
+    out = {k: v for k, v in spec.items() if k not in ("interval", "search")}
+    if "members" in out:
+        out["members"] = [form(m) for m in out["members"]]
+    return plain(out)
+
+
+def _evaluate_champion(champion_spec: dict, y: pd.Series, plan: Plan, freq: str, windows: dict, specs, fits):
+    """Champion's backtest on the same windows, its calibration and its refit on all data.
+
+    A champion of the same form as a candidate (a kept champion usually is) reuses that candidate's
+    window forecasts and full fit instead of repeating them.
+    """
     spec = {**strip(champion_spec), "freq": freq}
-    wf = forecast_windows(spec, y, plan, build)
+    same = next((name for name, wf in windows.items() if form(wf.spec) == form(spec)), None)
+    wf = windows[same] if same else forecast_windows(spec, y, plan, build)
     interval, summary = _calibrated_summary(wf)
     summary["raw"] = summarize(window_scores(wf), wf.fallbacks)
-    model = build(spec).fit(y).with_interval(interval)
-    return summary, model
+    fitted = copy.copy(_full_fit(same, specs, fits, y)) if same else build(spec).fit(y)
+    return summary, fitted.with_interval(interval)
 
 
 def cold_start(y: pd.Series, freq: str, plan: Plan, horizon: int | None) -> Selection:
@@ -258,7 +272,7 @@ def select_model(y: pd.Series, *, champion_spec: dict | None = None, horizon: in
     champion, champion_model, champion_error = None, None, None
     if champion_spec is not None:
         try:
-            champion, champion_model = _evaluate_champion(champion_spec, y, plan, freq)
+            champion, champion_model = _evaluate_champion(champion_spec, y, plan, freq, windows, specs, fits)
         except Exception as exc:  # a champion that no longer fits is logged and replaced
             logger.warning("champion spec %s could not be evaluated: %s", champion_spec.get("name"), exc)
             champion_error = f"{type(exc).__name__}: {exc}"

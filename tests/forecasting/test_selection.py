@@ -14,7 +14,7 @@ import pytest
 
 from shared.forecasting import fit_spec, select_model
 from shared.forecasting.arima import Arima
-from shared.forecasting.registry import FAMILIES
+from shared.forecasting.registry import FAMILIES, build
 from shared.forecasting.selection import rank
 
 from .conftest import seasonal_series
@@ -221,3 +221,37 @@ def test_the_fallback_champion_is_replaced_by_the_first_full_selection(monthly):
     sel = select_model(monthly, champion_spec=champion)
     assert sel.fallback is None and sel.spec["name"] != "fallback"
     assert sel.decision["promote"] is True and "cold-start fallback" in sel.decision["reason"]
+
+
+@pytest.mark.parametrize("kind", ["chosen", "ets", "combo"])
+def test_a_champion_of_a_candidates_form_reuses_its_backtest(monthly, monkeypatch, kind):
+    import shared.forecasting.selection as selection
+
+    first = select_model(monthly)
+    champion = first.spec if kind == "chosen" else first.candidates[kind]["spec"]
+    calls = []
+    real = selection.forecast_windows
+
+    def counting(spec, *args):
+        calls.append(spec["name"])
+        return real(spec, *args)
+
+    monkeypatch.setattr(selection, "forecast_windows", counting)
+    again = select_model(monthly, champion_spec={**champion, "interval": {"method": "model"}})
+    assert sorted(calls) == sorted(n for n in first.candidates if n != "combo")  # no extra champion backtest
+    assert again.champion["per_window_mase"] == first.candidates[champion["name"]]["per_window_mase"]
+    expected = first.candidates[champion["name"]]
+    assert again.champion["raw"]["mase"] == pytest.approx(expected["mase"])
+    np.testing.assert_allclose(
+        again.champion_model.predict(6)["mean"], build(champion).fit(monthly).predict(6)["mean"], rtol=1e-6
+    )
+
+
+def test_a_champion_of_another_form_gets_its_own_backtest(monthly, monkeypatch):
+    import shared.forecasting.selection as selection
+
+    calls = []
+    real = selection.forecast_windows
+    monkeypatch.setattr(selection, "forecast_windows", lambda spec, *a: calls.append(spec["name"]) or real(spec, *a))
+    sel = select_model(monthly, champion_spec={"name": "snaive", "freq": "MS", "period": 1})
+    assert calls.count("snaive") == 2 and sel.champion["windows"] == 4
