@@ -41,6 +41,7 @@ class Selection:
     backtest: dict
     failures: dict  # families that failed, by cause ("engine" faults vs "data"), see `count_failures`
     fallback: dict | None = None  # set when the series is too short for selection: why, and what is needed
+    fits: dict | None = None  # each family's model fitted on all of y (not stored; for studies and reports)
 
 
 def plain(obj):
@@ -289,4 +290,5 @@ def select_model(y: pd.Series, *, champion_spec: dict | None = None, horizon: in
         decision=plain(decision),
         backtest=plain(backtest),
         failures=plain(count_failures(candidates, windows)),
+        fits=fits,
     )
