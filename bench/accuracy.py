@@ -4,7 +4,9 @@
 data only, so it is a true out-of-sample score of the procedure; each candidate family is likewise
 specified on the training data of each origin. The fixed ARIMA(2,0,2) with constant is statsmodels' own
 maximum-likelihood fit, the model used before ForecastOps. If `statsforecast` is installed (it is not a
-dependency of ForecastOps), its AutoARIMA and AutoETS are scored on the same windows too.
+dependency of ForecastOps), its AutoARIMA, AutoETS, AutoTheta and their equal-weight mean are scored on the
+same windows in the same run. Columns as in bench.heldout: MASE, ratio to the best peer row, 95% coverage,
+scaled pinball loss, CPU-seconds per window.
 
 Usage: python -m bench.accuracy
 """
@@ -12,16 +14,17 @@ Usage: python -m bench.accuracy
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 import warnings
 
-import numpy as np
 from statsmodels.tsa.arima.model import ARIMA
 
 from bench.common import adventureworks, machine
+from bench.heldout import LEVELS, PEER_MEAN, equal_mean, frame_bounds, peer_forecasts, record, summary_table
 from shared.forecasting import metrics, select_model
 from shared.forecasting.backtest import Plan, splits
-from shared.forecasting.registry import FAMILIES, build, resolve
+from shared.forecasting.registry import FAMILIES, resolve_fit
 
 HORIZON, ORIGINS, STEP, SEASON = 28, 6, 14, 7
 
@@ -31,42 +34,16 @@ def plan_for(n: int) -> Plan:
     return Plan(HORIZON, STEP, cutoffs, SEASON)
 
 
-def score(name: str, rows: dict, actual, mean, lower, upper, scale) -> None:
-    rows.setdefault(name, []).append(
-        (
-            metrics.mase(actual, mean, scale),
-            metrics.smape(actual, mean),
-            metrics.rmse(actual, mean),
-            metrics.coverage(actual, lower, upper),
-            metrics.msis(actual, lower, upper, 95, scale),
-        )
-    )
-
-
 def statsmodels_arima_202(train):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = ARIMA(train.to_numpy(), order=(2, 0, 2), trend="c").fit()
-    frame = res.get_forecast(HORIZON).summary_frame(alpha=0.05)
-    return frame["mean"].to_numpy(), frame["mean_ci_lower"].to_numpy(), frame["mean_ci_upper"].to_numpy()
-
-
-def statsforecast_rows(train) -> dict:
-    """statsforecast's AutoARIMA and AutoETS on the same window, when that package is installed."""
-    try:
-        from statsforecast.models import AutoARIMA, AutoETS
-    except ImportError:
-        return {}
-    out = {}
-    for name, model in (
-        ("statsforecast AutoARIMA", AutoARIMA(season_length=SEASON)),
-        ("statsforecast AutoETS", AutoETS(season_length=SEASON)),
-    ):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            f = model.forecast(y=train.to_numpy(), h=HORIZON, level=[95])
-        out[name] = (f["mean"], f["lo-95"], f["hi-95"])
-    return out
+    forecast = res.get_forecast(HORIZON)
+    bounds = {}
+    for level in LEVELS:
+        ci = forecast.conf_int(alpha=1 - level / 100)
+        bounds[level] = (ci[:, 0], ci[:, 1])
+    return forecast.predicted_mean, bounds
 
 
 def main() -> None:
@@ -75,39 +52,41 @@ def main() -> None:
     plan = plan_for(len(y))
     rows: dict[str, list] = {}
     chosen = []
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for cutoff, train, valid in splits(y, plan):
         actual = valid.to_numpy()
         scale = metrics.mase_scale(train.to_numpy(), SEASON)
+        cpu = time.process_time()
         sel = select_model(train, horizon=HORIZON)
-        f = sel.model.predict(HORIZON, (95,))
-        score("selected", rows, actual, f["mean"], f["lower_95"], f["upper_95"], scale)
+        f = sel.model.predict(HORIZON, LEVELS)
+        record(rows, "ForecastOps selected", actual, f["mean"], frame_bounds(f), scale, time.process_time() - cpu)
         chosen.append(f"{cutoff.date()}: {sel.spec['name']}")
         for fam in FAMILIES:
-            fitted = build(resolve(fam, train, "D")).fit(train)
-            f = fitted.predict(HORIZON, (95,))
-            score(fam, rows, actual, f["mean"], f["lower_95"], f["upper_95"], scale)
-        fixed = build(
-            {"name": "arima", "freq": "D", "order": [2, 0, 2], "seasonal_order": [0, 0, 0, 7], "constant": True}
-        ).fit(train)
-        f = fixed.predict(HORIZON, (95,))
-        score("arima(2,0,2) ForecastOps ML", rows, actual, f["mean"], f["lower_95"], f["upper_95"], scale)
-        score("arima(2,0,2) statsmodels", rows, actual, *statsmodels_arima_202(train), scale)
-        for name, bounds in statsforecast_rows(train).items():
-            score(name, rows, actual, *bounds, scale)
-    seconds = time.perf_counter() - start
+            cpu = time.process_time()
+            f = resolve_fit(fam, train, "D")[1].predict(HORIZON, LEVELS)
+            record(rows, f"ForecastOps {fam}", actual, f["mean"], frame_bounds(f), scale, time.process_time() - cpu)
+        cpu = time.process_time()
+        mean, bounds = statsmodels_arima_202(train)
+        record(rows, "statsmodels ARIMA(2,0,2)", actual, mean, bounds, scale, time.process_time() - cpu)
+        peers = peer_forecasts(train, SEASON, HORIZON)
+        for name, (mean, bounds, spent) in peers.items():
+            record(rows, name, actual, mean, bounds, scale, spent)
+        if len(peers) == 3:
+            mean, bounds, spent = equal_mean(list(peers.values()))
+            record(rows, PEER_MEAN, actual, mean, bounds, scale, spent)
     print(
         f"AdventureWorks, {ORIGINS} origins {STEP} days apart, horizon {HORIZON}, last window ends {y.index[-1].date()}"
     )
     print(f"cutoffs: {[str(c.date()) for c, _, _ in splits(y, plan)]}")
     print(f"selected per origin: {', '.join(chosen)}")
-    print(f"{'model':30s} {'MASE':>6s} {'sMAPE':>7s} {'RMSE':>8s} {'cov95':>6s} {'MSIS':>6s}   per-window MASE")
-    for name, values in rows.items():
-        arr = np.array(values)
-        per = " ".join(f"{v:.2f}" for v in arr[:, 0])
-        mean = arr.mean(axis=0)
-        print(f"{name:30s} {mean[0]:6.3f} {mean[1]:7.2f} {mean[2]:8.1f} {mean[3]:6.3f} {mean[4]:6.2f}   {per}")
-    print(f"elapsed {seconds:.1f} s; {machine()}")
+    summary_table("D", ORIGINS, HORIZON, SEASON, rows, {})
+    per = " ".join(f"{v[0]:.2f}" for v in rows["ForecastOps selected"])
+    print(f"selected per-window MASE: {per}")
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(
+        f"{time.perf_counter() - start:.0f} s wall, {time.process_time() - cpu_start:.0f} CPU-s in all; "
+        f"peak RSS {usage.ru_maxrss // 1024} MB; {machine()}"
+    )
 
 
 if __name__ == "__main__":

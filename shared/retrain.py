@@ -208,6 +208,7 @@ def forecast_document(
         "levels": list(STORED_LEVELS),
         "max_horizon": horizon,
         "floor": floor,
+        "fallback": bool(model.spec.get("fallback")),  # a cold-start fallback forecast (forecasting/fallback.py)
         "points": points,
     }
 
@@ -270,7 +271,8 @@ def _retrain(
         return RetrainOutcome("skipped", "already trained", series, requested, done.get("version"))
 
     started = datetime.now(UTC)
-    y, filled = training_series(curated.days)
+    # Curated data are days; a single day has no step to infer the frequency from.
+    y, filled = training_series(curated.days, "D" if len(curated.days) == 1 else None)
     pointer, pointer_etag, champion_card, corrupt = intact_champion(models, series)
     champion_version = champion_card["version"] if champion_card else None
     log.info(
@@ -318,6 +320,8 @@ def _retrain(
         "metrics": selection.champion if outcome == "kept-champion" else selection.backtest.get("metrics"),
         "backtest": selection.backtest,
         "candidates": selection.candidates,
+        "failures": selection.failures,
+        "fallback": selection.fallback if served is selection.model else None,
         "decision": {
             **selection.decision,
             "outcome": outcome,

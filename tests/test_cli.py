@@ -2,6 +2,7 @@
 
 import json
 
+import pandas as pd
 import pytest
 
 from localrun.sample import monthly_files
@@ -67,6 +68,23 @@ def test_batch_forecast_writes_h_rows_per_series(tmp_path, capsys):
     assert out.groupby("series_id").size().to_dict() == {"daily": 6, "monthly": 6}
     assert out[out.series_id == "monthly"].date.iloc[0] == "2023-05-01"
     assert "2 series, 6 steps each" in capsys.readouterr().out and report.exists()
+
+
+def test_batch_forecast_forecasts_every_usable_series_and_names_the_rest_on_stderr(tmp_path, capsys):
+    source, target = tmp_path / "in.csv", tmp_path / "out.csv"
+    rows = ["series_id,date,value"] + [f"good,2020-01-{d:02d},{10 + d % 7}" for d in range(1, 31)]
+    rows += ["new,2020-01-30,4", "broken,2020-01-01,1", "broken,2020-01-02,x"]
+    source.write_text("\n".join(rows) + "\n")
+    args = ["forecast", "--input", str(source), "--output", str(target), "--horizon", "3", "--jobs", "1"]
+    assert main([*args, "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "not forecast: series 'broken': row 33: value 'x' is not a finite number" in captured.err
+    assert "cold-start fallback: new" in captured.out
+    out = pd.read_csv(target)
+    assert out.groupby("series_id").size().to_dict() == {"good": 3, "new": 3}
+    target.unlink()
+    assert main([*args, "--no-progress", "--strict"]) == 2
+    assert "(strict): series 'broken'" in capsys.readouterr().err and not target.exists()
 
 
 def test_batch_forecast_reports_malformed_input(tmp_path, capsys):

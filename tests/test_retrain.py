@@ -213,10 +213,29 @@ def test_request_for_a_series_being_retrained_is_deferred(settings):
     assert handle_request(redelivered, settings=settings).status == "trained"
 
 
-def test_too_little_data_is_skipped_not_failed(settings):
+def test_a_new_series_with_a_few_days_is_served_a_marked_fallback_then_moves_to_selection(settings):
+    from shared.api import Service, respond
+
     request = ingest(settings, 0)  # the sample's first month holds one day
     outcome = handle_request(request, settings=settings)
-    assert (outcome.status, outcome.reason) == ("skipped", "insufficient data")
+    assert (outcome.status, outcome.reason) == ("trained", "first-model")
+    models = container(settings.models_container, settings)
+    card = registry.read_card(models, "total", outcome.version)
+    assert card["spec"]["name"] == "fallback" and card["spec"]["fallback"] is True
+    assert card["fallback"]["observations"] == 1 and card["fallback"]["needed"] > 1
+    assert card["failures"]["engine"] == 0
+    doc = registry.read_forecast(models, "total", outcome.version)
+    assert doc["fallback"] is True and doc["trained_through"] == card["dataset"]["end"]
+    widths = [p["upper_95"] - p["lower_95"] for p in doc["points"]]
+    assert widths[0] > 0 and widths[-1] > widths[0]  # wide, and wider with the horizon
+    body = json.loads(respond("forecast", {"horizon": "7"}, Service(settings)).body)
+    assert body["model_version"] == outcome.version and len(body["points"]) == 7
+
+    later = handle_request(ingest(settings, 1, 2), settings=settings)  # three months: full selection
+    card = registry.read_card(models, "total", later.version)
+    assert later.reason == "promoted" and card["spec"]["name"] != "fallback" and card["fallback"] is None
+    assert "cold-start fallback" in card["decision"]["reason"]
+    assert registry.read_forecast(models, "total", later.version)["fallback"] is False
 
 
 def test_sales_forecasts_are_never_negative(settings):

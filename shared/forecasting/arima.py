@@ -1,8 +1,8 @@
 """Seasonal ARIMA of a fixed order: CSS and exact-likelihood fits, forecasts and psi-weight intervals.
 
 The exact Gaussian likelihood of the differenced series uses the innovations algorithm compiled in
-statsmodels (`statsmodels.tsa.innovations`); the ARMA autocovariances it needs are computed here, which
-is several times faster than statsmodels' general `arma_acovf`.
+statsmodels (`statsmodels.tsa.innovations`, imported through `private_api`); the ARMA autocovariances it
+needs are computed here, which is several times faster than statsmodels' general `arma_acovf`.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 from scipy.signal import lfilter
-from statsmodels.tsa.innovations import _arma_innovations as innovations
 
 from .base import Bounds, Forecaster, normal_bounds
 from .optim import minimize_squares
+from .private_api import innovations
 
 CSS_TOLERANCE = 1e-4  # CSS ranks orders and starts the ML fit: a loose stop is enough
 ML_TOLERANCE = 1e-6  # relative change of the likelihood sum of squares / parameters that ends the ML fit
@@ -238,6 +238,8 @@ def ml_residuals(order: Order, theta: np.ndarray, w: np.ndarray) -> np.ndarray:
 def fit_ml(order: Order, w: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, float, float]:
     """Exact maximum likelihood from a starting point (CSS): parameters, innovation variance, log-likelihood."""
     k = order.n_coef
+    if len(w) - order.n_cond <= k + 1:
+        raise ValueError(f"too few observations ({len(w)}) for ARIMA with {k} coefficients")
     theta = np.asarray(start, dtype=float)
     if k:
         scale = float(np.std(w)) or 1.0
@@ -248,14 +250,23 @@ def fit_ml(order: Order, w: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, 
             max_nfev=100 * k,
         )
         theta = _clip(_scaled(x, order, scale), order)
+    _, _, sigma2, loglik = exact_loglik(order, theta, w)
+    return theta, sigma2, loglik
+
+
+def exact_loglik(order: Order, theta: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Exact Gaussian log-likelihood of the differenced series w at theta, innovation variance concentrated out.
+
+    Returns the one-step errors, their relative variances, the innovation variance and the log-likelihood
+    (equal to statsmodels' `ARIMA(...).loglike` at the same parameters; see `private_api.verify`).
+    """
     ar, ma, c = order.polys(theta)
     u, v = exact_innovations(w - c, ar, ma)
     if np.any(v <= 0):
         raise ValueError("ARIMA estimate on the edge of the stationary region")
-    n = len(w)
     sigma2 = float(np.mean(u**2 / v))
-    loglik = -0.5 * n * (np.log(2 * np.pi * max(sigma2, 1e-300)) + 1) - 0.5 * float(np.sum(np.log(v)))
-    return theta, sigma2, loglik
+    loglik = -0.5 * len(w) * (np.log(2 * np.pi * max(sigma2, 1e-300)) + 1) - 0.5 * float(np.sum(np.log(v)))
+    return u, v, sigma2, loglik
 
 
 def aicc_from_loglik(loglik: float, n: int, n_par: int) -> float:
@@ -328,9 +339,9 @@ class Arima:
         estimate: np.ndarray | None = None,
         previous: Forecaster | None = None,
     ) -> ArimaFit:
-        """Estimate on y: CSS from `start`, or from the cold starts plus, if given, the estimate of `previous`
-        (this spec fitted on a prefix of y, as in rolling-origin backtests), keeping the lowest sum of
-        squares; then ML from there. `estimate` skips estimation entirely."""
+        """Estimate on y: CSS from `start` or from the cold starts, then ML from there; with `previous` (this
+        spec fitted on a prefix of y, as in rolling-origin backtests) ML starts from its estimate directly.
+        `estimate` skips estimation entirely."""
         extra = [np.asarray(previous.params["theta"], dtype=float)] if previous is not None else []
         order = Order.from_spec(self.spec)
         values = y.to_numpy(dtype=float)
@@ -340,17 +351,16 @@ class Arima:
         ml = self.spec.get("method", "ml") == "ml"
         if estimate is not None:
             theta = np.asarray(estimate, dtype=float)
+        elif ml and extra and start is None:
+            # A prefix's ML estimate is a start within a few steps of this optimum: the CSS pass is skipped.
+            theta = fit_ml(order, w, extra[0])[0]
         else:
             theta = fit_css(order, w, start, extra)[0]
             if ml:
                 theta = fit_ml(order, w, theta)[0]
         ar, ma, c = order.polys(theta)
         if ml:
-            e, v = exact_innovations(w - c, ar, ma)
-            if np.any(v <= 0):
-                raise ValueError("ARIMA estimate on the edge of the stationary region")
-            sigma2 = float(np.mean(e**2 / v))
-            loglik = -0.5 * len(w) * (np.log(2 * np.pi * max(sigma2, 1e-300)) + 1) - 0.5 * float(np.sum(np.log(v)))
+            e, _, sigma2, loglik = exact_loglik(order, theta, w)
             score = aicc_from_loglik(loglik, len(w), order.n_coef + 1)
         else:
             e = css_residuals(order, theta, w)

@@ -13,6 +13,7 @@ from . import metrics
 from .base import Bounds
 from .frequency import family, season_length
 from .naive import SeasonalNaive
+from .private_api import failure_cause
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class WindowForecasts:
     actuals: list[np.ndarray] = field(default_factory=list)
     scales: list[float] = field(default_factory=list)
     fallbacks: int = 0
+    engine_errors: int = 0  # fallback windows whose failure was the engine's, not the data's
 
 
 def forecast_windows(spec: dict, y: pd.Series, plan: Plan, builder) -> WindowForecasts:
@@ -102,7 +104,11 @@ def forecast_windows(spec: dict, y: pd.Series, plan: Plan, builder) -> WindowFor
             if not np.all(np.isfinite(mean)):
                 raise ValueError("non-finite forecast")
         except Exception as exc:  # any model failure: isolate it and use the baseline for this window
-            logger.warning("candidate %s failed on window ending %s: %s", spec.get("name"), cutoff.date(), exc)
+            cause = failure_cause(exc)
+            logger.warning(
+                "candidate %s failed on window ending %s (%s): %r", spec.get("name"), cutoff.date(), cause, exc
+            )
+            out.engine_errors += cause == "engine"
             fitted = SeasonalNaive({"name": "snaive", "freq": spec["freq"]}).fit(train)
             mean, bounds = fitted.forecast_arrays(plan.horizon, BACKTEST_LEVELS)
             out.fallbacks += 1

@@ -11,6 +11,7 @@ import pandas as pd
 from .base import Bounds, Forecaster, normal_bounds
 from .etscore import EtsLikelihood
 from .frequency import season_length
+from .private_api import DATA_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +182,7 @@ def auto_ets(y: pd.Series, freq: str) -> tuple[dict, EtsFit]:
             core = EtsLikelihood(values, form["error"], form["trend"], form["damped"], form["seasonal"], m)
             est = core.estimate(joint=False)
             score = core.fitted(spec, est, y.index[-1]).params["aicc"]
-        except Exception as exc:  # a form that cannot be fitted is skipped, the others remain
+        except DATA_ERRORS as exc:  # a form the data cannot support is skipped; an engine fault propagates
             logger.info("ETS form %s not fitted: %s", short_name(spec), exc)
             continue
         if np.isfinite(score):

@@ -11,9 +11,9 @@ about 1 s per seasonal monthly fit on this machine, too slow for selection in ba
 from __future__ import annotations
 
 import numpy as np
-import statsmodels.tsa.exponential_smoothing._ets_smooth as smooth
 
 from .optim import minimize_squares
+from .private_api import ets_smooth as smooth
 
 SMOOTHING_BOUNDS = (1e-4, 0.9999)  # alpha, beta* = beta/alpha and gamma* = gamma/(1-alpha), as in statsmodels
 DAMPING_BOUNDS = (0.8, 0.98)

@@ -58,3 +58,21 @@ def msis(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, level: float,
         + (2 / alpha) * np.clip(actual - upper, 0, None)
     )
     return float(np.mean(score) / scale)
+
+
+def pinball(actual: np.ndarray, quantile: np.ndarray, q: float) -> float:
+    """Mean pinball (quantile) loss of a forecast of the q-quantile."""
+    diff = np.asarray(actual, dtype=float) - np.asarray(quantile, dtype=float)
+    return float(np.mean(np.maximum(q * diff, (q - 1) * diff)))
+
+
+def scaled_pinball(actual: np.ndarray, mean: np.ndarray, bounds: dict, scale: float) -> float:
+    """Pinball loss averaged over the quantiles an interval forecast gives, scaled like MASE.
+
+    `bounds` maps a level L to (lower, upper), the (50 - L/2)% and (50 + L/2)% quantiles; the mean stands
+    for the median. Judges interval width as well as coverage: a too-wide interval scores worse too.
+    """
+    losses = [pinball(actual, mean, 0.5)]
+    for level, (lower, upper) in bounds.items():
+        losses += [pinball(actual, lower, 0.5 - level / 200), pinball(actual, upper, 0.5 + level / 200)]
+    return float(np.mean(losses) / scale)

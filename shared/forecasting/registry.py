@@ -9,11 +9,12 @@ from .autoarima import auto_arima
 from .base import Forecaster
 from .combination import Combination
 from .ets import Ets, auto_ets
+from .fallback import Fallback
 from .frequency import infer_frequency, season_length
 from .naive import SeasonalNaive
 from .theta import Theta
 
-MODELS = {cls.name: cls for cls in (SeasonalNaive, Arima, Ets, Theta, Combination)}
+MODELS = {cls.name: cls for cls in (SeasonalNaive, Arima, Ets, Theta, Combination, Fallback)}
 FAMILIES = ("arima", "ets", "theta", "snaive")  # candidates resolved from data; "combo" is built from them
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass
 
@@ -13,17 +14,18 @@ from .backtest import Plan, WindowForecasts, forecast_windows, plan_windows, sum
 from .base import Forecaster
 from .combination import CombinationFit, combine
 from .decision import decide
+from .fallback import Fallback, min_selection_length
+from .private_api import failure_cause
 from .registry import FAMILIES, build, resolve_fit, series_freq
 
 logger = logging.getLogger(__name__)
 
-MIN_OBSERVATIONS = 3
+MIN_OBSERVATIONS = 1  # shorter than a backtest window still gets the cold-start fallback (fallback.py)
 COMBO_MEMBERS = ("arima", "ets")  # the combination averages these (the two best others if one is missing)
 # A combination member replaces the combination only if its backtest MASE is lower by this fraction:
 # 10% when the backtest has few windows (monthly, quarterly, yearly defaults), 2% with 6 or more.
 COMBO_PREFERENCE = {"few_windows": 0.10, "many_windows": 0.02}
 MANY_WINDOWS = 6
-NO_BACKTEST_PREFERENCE = ("ets", "theta", "snaive")  # choice when the series is too short to backtest
 
 
 @dataclass
@@ -37,6 +39,9 @@ class Selection:
     champion_model: Forecaster | None
     decision: dict
     backtest: dict
+    failures: dict  # families that failed, by cause ("engine" faults vs "data"), see `count_failures`
+    fallback: dict | None = None  # set when the series is too short for selection: why, and what is needed
+    fits: dict | None = None  # each family's model fitted on all of y (not stored; for studies and reports)
 
 
 def plain(obj):
@@ -62,6 +67,8 @@ def check_series(y: pd.Series) -> pd.Series:
         raise ValueError("y must be a pandas Series with a DatetimeIndex (use regularize first)")
     if len(y) < MIN_OBSERVATIONS:
         raise ValueError(f"series has {len(y)} observations; at least {MIN_OBSERVATIONS} are needed")
+    if len(y) == 1 and y.index.freq is None:
+        raise ValueError("a single observation has no frequency to infer: give the series a regular index (regularize)")
     values = pd.to_numeric(y, errors="coerce").astype(float)
     if values.isna().any():
         raise ValueError("series has missing or non-numeric values; use regularize to fill gaps")
@@ -115,15 +122,33 @@ def rank(candidates: dict[str, dict]) -> list[str]:
     return [first] + [n for n in order if n != first]
 
 
+def record_failure(candidates: dict, name: str, what: str, exc: Exception) -> None:
+    """Log a candidate's failure (WARNING when it is the engine's fault, INFO when the data's) and keep it."""
+    cause = failure_cause(exc)
+    level = logging.WARNING if cause == "engine" else logging.INFO
+    logger.log(level, "candidate %s %s (%s failure): %r", name, what, cause, exc)
+    candidates.setdefault(name, {}).update(error=f"{type(exc).__name__}: {exc}", cause=cause)
+
+
+def count_failures(candidates: dict, windows: dict[str, WindowForecasts]) -> dict:
+    """Failed candidates by cause, and backtest windows that fell back to naive because of an engine fault."""
+    failed = {n: {"cause": c["cause"], "error": c["error"]} for n, c in candidates.items() if "cause" in c}
+    return {
+        "engine": sum(f["cause"] == "engine" for f in failed.values()),
+        "data": sum(f["cause"] == "data" for f in failed.values()),
+        "candidates": failed,
+        "engine_windows": sum(wf.engine_errors for name, wf in windows.items() if name != "combo"),
+    }
+
+
 def _resolve_all(y: pd.Series, freq: str, candidates: dict) -> tuple[dict[str, dict], dict[str, Forecaster]]:
     """Spec of every family on y and, as a by-product, its model fitted on all of y."""
     specs, fits = {}, {}
     for fam in FAMILIES:
         try:
             specs[fam], fits[fam] = resolve_fit(fam, y, freq)
-        except Exception as exc:  # a failing family is logged and left out; the baseline always remains
-            logger.warning("candidate %s could not be specified: %s", fam, exc)
-            candidates[fam] = {"error": f"{type(exc).__name__}: {exc}"}
+        except Exception as exc:  # a failing family is logged, counted and left out; the baseline always remains
+            record_failure(candidates, fam, "could not be specified", exc)
     return specs, fits
 
 
@@ -144,8 +169,7 @@ def _fit_first(order: list[str], specs: dict, fits: dict, y: pd.Series, candidat
         try:
             return name, _full_fit(name, specs, fits, y)
         except Exception as exc:  # logged fallback to the next-ranked candidate
-            logger.warning("candidate %s failed on the full series: %s", name, exc)
-            candidates.setdefault(name, {})["error"] = f"{type(exc).__name__}: {exc}"
+            record_failure(candidates, name, "failed on the full series", exc)
     raise RuntimeError("seasonal naive failed; the series is unusable")
 
 
@@ -155,42 +179,89 @@ def _calibrated_summary(wf: WindowForecasts) -> tuple[dict, dict]:
     return interval, summarize(window_scores(calibration.apply(wf, interval)), wf.fallbacks)
 
 
-def _evaluate_champion(champion_spec: dict, y: pd.Series, plan: Plan, freq: str):
-    """Champion's backtest on the same windows, its calibration and its refit on all data."""
+def form(spec: dict) -> dict:
+    """What a spec's backtest depends on: the spec without interval calibration and search records."""
+    out = {k: v for k, v in spec.items() if k not in ("interval", "search")}
+    if "members" in out:
+        out["members"] = [form(m) for m in out["members"]]
+    return plain(out)
+
+
+def _evaluate_champion(champion_spec: dict, y: pd.Series, plan: Plan, freq: str, windows: dict, specs, fits):
+    """Champion's backtest on the same windows, its calibration and its refit on all data.
+
+    A champion of the same form as a candidate (a kept champion usually is) reuses that candidate's
+    window forecasts and full fit instead of repeating them.
+    """
     spec = {**strip(champion_spec), "freq": freq}
-    wf = forecast_windows(spec, y, plan, build)
+    same = next((name for name, wf in windows.items() if form(wf.spec) == form(spec)), None)
+    wf = windows[same] if same else forecast_windows(spec, y, plan, build)
     interval, summary = _calibrated_summary(wf)
     summary["raw"] = summarize(window_scores(wf), wf.fallbacks)
-    model = build(spec).fit(y).with_interval(interval)
-    return summary, model
+    fitted = copy.copy(_full_fit(same, specs, fits, y)) if same else build(spec).fit(y)
+    return summary, fitted.with_interval(interval)
+
+
+def cold_start(y: pd.Series, freq: str, plan: Plan, horizon: int | None) -> Selection:
+    """Selection of a series too short to backtest: the fallback forecast, promoted and marked as such."""
+    needed = min_selection_length(freq, horizon)
+    fallback = {
+        "reason": f"{len(y)} observation(s): too short for a backtest window; full selection from {needed}",
+        "observations": len(y),
+        "needed": needed,
+    }
+    logger.info("cold start on %d observation(s): fallback forecast until %d", len(y), needed)
+    model = Fallback({"name": Fallback.name, "freq": freq}).fit(y)
+    model.with_interval({"method": "model", "backtest_coverage": None, "points": 0})
+    decision = {
+        "promote": True,
+        "rule": "cold start: a series with no backtest window is served the fallback forecast",
+        "reason": fallback["reason"],
+    }
+    metrics = {"per_window_mase": [], "windows": 0}
+    return Selection(
+        spec=plain(model.spec),
+        model=model,
+        candidates={},
+        champion=None,
+        champion_model=None,
+        decision=decision,
+        backtest=plain({**plan.to_dict(y.index), "selected": Fallback.name, "metrics": metrics}),
+        failures=count_failures({}, {}),
+        fallback=fallback,
+    )
 
 
 def select_model(y: pd.Series, *, champion_spec: dict | None = None, horizon: int | None = None) -> Selection:
-    """Choose a candidate by rolling-origin MASE (see `rank`) and decide whether it replaces `champion_spec`."""
+    """Choose a candidate by rolling-origin MASE (see `rank`) and decide whether it replaces `champion_spec`.
+
+    A series too short for one backtest window gets the cold-start fallback (`cold_start`); a champion that
+    is such a fallback is replaced by the first full selection.
+    """
     y = check_series(y)
     freq = series_freq(y)
     plan = plan_windows(len(y), freq, horizon)
+    if not plan.cutoffs:
+        return cold_start(y, freq, plan, horizon)
+    replaces_fallback = champion_spec is not None and bool(champion_spec.get("fallback"))
+    if replaces_fallback:
+        champion_spec = None
     candidates: dict[str, dict] = {}
     specs, fits = _resolve_all(y, freq, candidates)
     if "snaive" not in specs:
         specs["snaive"] = {"name": "snaive", "freq": freq}
     windows: dict[str, WindowForecasts] = {}
-    if plan.cutoffs:
-        for name, spec in specs.items():
-            windows[name] = forecast_windows(spec, y, plan, build)
-        summaries = {name: summarize(window_scores(wf), wf.fallbacks) for name, wf in windows.items()}
-        members = _combo_members(windows, {name: summary["mase"] for name, summary in summaries.items()})
-        if len(members) >= 2:
-            windows["combo"] = combo = combo_forecasts([windows[n] for n in members], freq)
-            specs["combo"] = combo.spec
-            summaries["combo"] = summarize(window_scores(combo), combo.fallbacks)
-        for name, summary in summaries.items():
-            candidates[name] = {"spec": plain(strip(specs[name])), **summary}
-        order = rank(candidates)
-    else:
-        order = [n for n in NO_BACKTEST_PREFERENCE if n in specs]
-        for name in order:
-            candidates[name] = {"spec": plain(specs[name]), "windows": 0}
+    for name, spec in specs.items():
+        windows[name] = forecast_windows(spec, y, plan, build)
+    summaries = {name: summarize(window_scores(wf), wf.fallbacks) for name, wf in windows.items()}
+    members = _combo_members(windows, {name: summary["mase"] for name, summary in summaries.items()})
+    if len(members) >= 2:
+        windows["combo"] = combo = combo_forecasts([windows[n] for n in members], freq)
+        specs["combo"] = combo.spec
+        summaries["combo"] = summarize(window_scores(combo), combo.fallbacks)
+    for name, summary in summaries.items():
+        candidates[name] = {"spec": plain(strip(specs[name])), **summary}
+    order = rank(candidates)
     chosen, model = _fit_first(order, specs, fits, y, candidates)
     if chosen in windows:
         interval, selected = _calibrated_summary(windows[chosen])
@@ -200,26 +271,15 @@ def select_model(y: pd.Series, *, champion_spec: dict | None = None, horizon: in
         selected = {"per_window_mase": [], "windows": 0}
     model.with_interval(plain(interval))
     champion, champion_model, champion_error = None, None, None
-    if champion_spec is not None and plan.cutoffs:
+    if champion_spec is not None:
         try:
-            champion, champion_model = _evaluate_champion(champion_spec, y, plan, freq)
+            champion, champion_model = _evaluate_champion(champion_spec, y, plan, freq, windows, specs, fits)
         except Exception as exc:  # a champion that no longer fits is logged and replaced
             logger.warning("champion spec %s could not be evaluated: %s", champion_spec.get("name"), exc)
             champion_error = f"{type(exc).__name__}: {exc}"
-    elif champion_spec is not None:
-        champion_error = "series too short to backtest"
-        try:
-            champion_model = build({**champion_spec, "freq": freq}).fit(y)
-        except Exception as exc:  # logged; the challenger is used instead
-            logger.warning("champion spec could not be refitted: %s", exc)
-    if champion_spec is not None and not plan.cutoffs and champion_model is not None:
-        decision = {
-            "promote": False,
-            "rule": "no backtest windows: keep the champion",
-            "reason": "series too short to compare on backtest windows; champion refreshed",
-        }
-    else:
-        decision = decide(model.spec, selected, champion_spec, champion, champion_error)
+    decision = decide(model.spec, selected, champion_spec, champion, champion_error)
+    if replaces_fallback:
+        decision["reason"] = "the champion is a cold-start fallback: the first full selection replaces it"
     backtest = {**plan.to_dict(y.index), "selected": chosen, "metrics": selected}
     return Selection(
         spec=plain(model.spec),
@@ -229,4 +289,6 @@ def select_model(y: pd.Series, *, champion_spec: dict | None = None, horizon: in
         champion_model=champion_model,
         decision=plain(decision),
         backtest=plain(backtest),
+        failures=plain(count_failures(candidates, windows)),
+        fits=fits,
     )

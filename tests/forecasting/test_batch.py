@@ -86,15 +86,49 @@ def test_constant_series_forecasts_the_constant():
     assert report["fallbacks"] == []
 
 
-def test_too_short_series_is_rejected_by_name():
-    df = long_frame({"ok": FIVE["yearly"], "tiny": FIVE["yearly"].iloc[:2]})
-    with pytest.raises(ValueError, match=r"series 'tiny' has 2 observed values; at least 3"):
-        forecast_frame(df, horizon=2, jobs=1, progress=False)
+def test_a_batch_with_a_too_short_series_still_forecasts_every_other_series():
+    """One series with a single observation: the others get full selection, it gets the marked fallback."""
+    single = FIVE["daily"].iloc[-1:]
+    df = long_frame({"daily": FIVE["daily"], "new": single, "quarterly": FIVE["quarterly"]})
+    out, report = forecast_frame(df, horizon=3, jobs=1, progress=False)
+    assert out.groupby("series_id").size().to_dict() == {"daily": 3, "new": 3, "quarterly": 3}
+    assert report["skipped"] == [] and [c["series_id"] for c in report["cold_start"]] == ["new"]
+    new = out[out.series_id == "new"]
+    assert new["date"].tolist() == NEXT["daily"]  # the file's common frequency (daily) continues it
+    np.testing.assert_allclose(new["forecast"], single.iloc[0])
+    assert (new["lower"] < new["forecast"]).all() and (new["upper"] > new["forecast"]).all()
+    full = out[out.series_id == "daily"]
+    assert (
+        report["models"]["fallback"] == 1
+        and (full["upper"] - full["lower"]).mean() < (new["upper"] - new["lower"]).mean()
+    )
 
 
-def test_non_numeric_value_names_the_row(tmp_path):
-    with pytest.raises(ValueError, match=r"row 3: value 'abc' is not a finite number"):
-        forecast_file(DATA / "bad_value.csv", tmp_path / "out.csv", horizon=2, progress=False)
+def test_a_series_that_cannot_be_used_is_skipped_and_named_and_the_rest_forecast(tmp_path):
+    src = tmp_path / "in.csv"
+    good = long_frame({"ok": FIVE["yearly"]}).astype({"date": str, "value": str})
+    src.write_text((DATA / "bad_value.csv").read_text() + good.to_csv(index=False, header=False))
+    report = forecast_file(src, tmp_path / "out.csv", horizon=2, progress=False)
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert report["skipped"] == [{"series_id": "a", "error": "row 3: value 'abc' is not a finite number"}]
+    assert out.groupby("series_id").size().to_dict() == {"ok": 2}
+
+
+def test_strict_fails_the_whole_batch_and_writes_nothing(tmp_path):
+    src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
+    good = long_frame({"ok": FIVE["yearly"]}).astype({"date": str, "value": str})
+    src.write_text((DATA / "bad_value.csv").read_text() + good.to_csv(index=False, header=False))
+    with pytest.raises(ValueError, match=r"1 series cannot be forecast \(strict\): series 'a': row 3: value 'abc'"):
+        forecast_file(src, dst, horizon=2, progress=False, strict=True)
+    assert not dst.exists()
+
+
+def test_a_lone_single_date_series_has_no_frequency_and_is_skipped():
+    out, report = forecast_frame(long_frame({"one": FIVE["daily"].iloc[:1]}), horizon=2, jobs=1, progress=False)
+    assert out.empty
+    assert report["skipped"] == [
+        {"series_id": "one", "error": "a single date and no other series in the file to take a frequency from"}
+    ]
 
 
 def test_missing_column_is_named(tmp_path):
@@ -102,14 +136,16 @@ def test_missing_column_is_named(tmp_path):
         forecast_file(DATA / "missing_column.csv", tmp_path / "out.csv", horizon=2, progress=False)
 
 
-def test_bad_date_duplicate_and_arguments_are_rejected():
-    df = long_frame({"y": FIVE["yearly"]})
+def test_bad_date_and_duplicate_skip_their_series_and_bad_arguments_are_rejected():
+    df = long_frame({"y": FIVE["yearly"], "z": FIVE["quarterly"]})
     bad = df.astype({"date": str})
     bad.loc[4, "date"] = "not-a-date"
-    with pytest.raises(ValueError, match="row 5: date 'not-a-date'"):
-        forecast_frame(bad, horizon=2, jobs=1, progress=False)
-    with pytest.raises(ValueError, match="duplicate date"):
-        forecast_frame(pd.concat([df, df.iloc[[3]]], ignore_index=True), horizon=2, jobs=1, progress=False)
+    out, report = forecast_frame(bad, horizon=2, jobs=1, progress=False)
+    assert report["skipped"] == [{"series_id": "y", "error": "row 5: date 'not-a-date' is not a date"}]
+    assert set(out.series_id) == {"z"}
+    out, report = forecast_frame(pd.concat([df, df.iloc[[3]]], ignore_index=True), horizon=2, jobs=1, progress=False)
+    assert report["skipped"] == [{"series_id": "y", "error": "row 45: duplicate date 2003-01-01"}]
+    assert set(out.series_id) == {"z"}
     with pytest.raises(ValueError, match="horizon"):
         forecast_frame(df, horizon=0, jobs=1, progress=False)
     with pytest.raises(ValueError, match="level"):

@@ -31,3 +31,19 @@ def test_smape_rmse_coverage_msis_by_hand():
     assert metrics.msis(actual, lower, upper, 95, 2.0) == pytest.approx(422 / 3 / 2)
     # above the upper bound is penalised the same way
     assert metrics.msis(np.array([55.0]), np.array([40.0]), np.array([50.0]), 95, 1.0) == pytest.approx(210)
+
+
+def test_scaled_pinball_rewards_calibrated_intervals_over_too_wide_or_too_narrow_ones():
+    from shared.forecasting.metrics import pinball, scaled_pinball
+
+    assert pinball(np.array([10.0]), np.array([8.0]), 0.9) == pytest.approx(0.9 * 2)
+    assert pinball(np.array([10.0]), np.array([12.0]), 0.9) == pytest.approx(0.1 * 2)
+    rng = np.random.default_rng(0)
+    actual = rng.normal(0, 1, 20000)
+    mean = np.zeros_like(actual)
+
+    def score(sd):
+        return scaled_pinball(actual, mean, {95.0: (mean - 1.96 * sd, mean + 1.96 * sd)}, 1.0)
+
+    assert score(1.0) < score(0.5) and score(1.0) < score(2.0)
+    assert scaled_pinball(actual, mean, {95.0: (mean - 1.96, mean + 1.96)}, 2.0) == pytest.approx(score(1.0) / 2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import types
 
 import joblib
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 
 from shared.forecasting import fit_spec, select_model
 from shared.forecasting.arima import Arima
-from shared.forecasting.registry import FAMILIES
+from shared.forecasting.registry import FAMILIES, build
 from shared.forecasting.selection import rank
 
 from .conftest import seasonal_series
@@ -112,10 +113,47 @@ def test_candidate_that_cannot_be_specified_is_left_out_and_logged(monthly, monk
     monkeypatch.setattr(registry, "auto_arima", broken)
     with caplog.at_level(logging.WARNING, logger="shared.forecasting"):
         sel = select_model(monthly)
-    assert "candidate arima could not be specified: no order fits" in caplog.text
-    assert sel.candidates["arima"] == {"error": "RuntimeError: no order fits"}
+    warning = [r for r in caplog.records if r.levelno == logging.WARNING and "candidate arima" in r.getMessage()]
+    assert warning and "engine failure" in warning[0].getMessage() and "no order fits" in warning[0].getMessage()
+    assert sel.candidates["arima"] == {"error": "RuntimeError: no order fits", "cause": "engine"}
+    assert sel.failures["engine"] == 1 and sel.failures["data"] == 0
+    assert sel.failures["candidates"] == {"arima": {"cause": "engine", "error": "RuntimeError: no order fits"}}
     assert {"ets", "theta", "snaive"} <= {n for n, c in sel.candidates.items() if "mase" in c}
     assert sel.spec["name"] != "arima"
+
+
+def test_a_family_the_data_cannot_support_is_counted_as_a_data_failure(monthly, monkeypatch, caplog):
+    import shared.forecasting.registry as registry
+
+    def too_short(y, freq):
+        raise ValueError("no ETS form could be fitted")
+
+    monkeypatch.setattr(registry, "auto_ets", too_short)
+    with caplog.at_level(logging.INFO, logger="shared.forecasting"):
+        sel = select_model(monthly)
+    records = [r for r in caplog.records if "candidate ets" in r.getMessage()]
+    assert records and records[0].levelno == logging.INFO and "data failure" in records[0].getMessage()
+    assert sel.failures["engine"] == 0 and sel.failures["data"] == 1
+    assert sel.candidates["ets"]["cause"] == "data"
+
+
+def test_an_engine_fault_in_every_ets_form_is_not_mistaken_for_unfit_data(monthly, monkeypatch):
+    """A changed private smoother (here: a TypeError, as from a new signature) must surface as an engine fault."""
+    import shared.forecasting.etscore as etscore
+
+    def changed_signature(*args):
+        raise TypeError("_ets_smooth_add_add() takes 7 positional arguments but 8 were given")
+
+    broken = types.SimpleNamespace(_ets_smooth_add_add=changed_signature, _ets_smooth_add_mul=changed_signature)
+    monkeypatch.setattr(etscore, "smooth", broken)
+    sel = select_model(monthly)
+    assert sel.candidates["ets"]["cause"] == "engine"
+    assert sel.failures["engine"] == 1
+
+
+def test_a_healthy_selection_reports_no_failures(monthly):
+    sel = select_model(monthly)
+    assert sel.failures == {"engine": 0, "data": 0, "candidates": {}, "engine_windows": 0}
 
 
 def test_constant_series_forecasts_the_constant():
@@ -129,8 +167,8 @@ def test_constant_series_forecasts_the_constant():
 def test_rejects_bad_input():
     with pytest.raises(ValueError, match="DatetimeIndex"):
         select_model(pd.Series([1.0, 2.0, 3.0]))
-    with pytest.raises(ValueError, match="at least 3"):
-        select_model(pd.Series([1.0, 2.0], index=pd.date_range("2020-01-01", periods=2, freq="D")))
+    with pytest.raises(ValueError, match="0 observations; at least 1"):
+        select_model(pd.Series([], index=pd.DatetimeIndex([], freq="D"), dtype=float))
     with pytest.raises(ValueError, match="missing"):
         select_model(pd.Series([1.0, np.nan, 3.0], index=pd.date_range("2020-01-01", periods=3, freq="D")))
 
@@ -151,3 +189,69 @@ def test_rank_prefers_the_combination_unless_a_member_is_clearly_better():
     assert rank(_candidates(6, arima=0.99, ets=0.985, theta=0.9, snaive=0.9, combo=1.0))[0] == "combo"
     # Without a combination, plain order by MASE.
     assert rank({"theta": {"mase": 0.8}, "snaive": {"mase": 0.9}}) == ["theta", "snaive"]
+
+
+def test_a_new_product_with_a_few_days_gets_a_marked_fallback_with_widening_intervals():
+    y = pd.Series([12.0, 15.0, 9.0, 14.0], index=pd.date_range("2024-03-01", periods=4, freq="D"))
+    sel = select_model(y)
+    assert sel.spec["name"] == "fallback" and sel.spec["fallback"] is True
+    assert sel.fallback == {
+        "reason": "4 observation(s): too short for a backtest window; full selection from 9",
+        "observations": 4,
+        "needed": 9,
+    }
+    assert sel.decision["promote"] is True and sel.candidates == {}
+    frame = sel.model.predict(28, (80, 95))
+    np.testing.assert_allclose(frame["mean"], y.mean())
+    width = (frame["upper_95"] - frame["lower_95"]).to_numpy()
+    assert np.all(np.diff(width) > 0) and width[0] > 4 * y.std()  # t with 3 df and the horizon widen it
+    assert (frame["upper_80"] - frame["lower_80"] < frame["upper_95"] - frame["lower_95"]).all()
+
+
+def test_a_single_observation_gets_the_fallback_and_no_frequency_is_refused():
+    one = pd.Series([40.0], index=pd.date_range("2024-03-01", periods=1, freq="D"))
+    frame = select_model(one).model.predict(3)
+    assert (frame["mean"] == 40.0).all() and (frame["lower_95"] < 40.0).all() and (frame["upper_95"] > 40).all()
+    with pytest.raises(ValueError, match="single observation has no frequency"):
+        select_model(pd.Series([40.0], index=pd.DatetimeIndex(["2024-03-01"])))
+
+
+def test_the_fallback_champion_is_replaced_by_the_first_full_selection(monthly):
+    champion = select_model(monthly.iloc[:5]).spec
+    sel = select_model(monthly, champion_spec=champion)
+    assert sel.fallback is None and sel.spec["name"] != "fallback"
+    assert sel.decision["promote"] is True and "cold-start fallback" in sel.decision["reason"]
+
+
+@pytest.mark.parametrize("kind", ["chosen", "ets", "combo"])
+def test_a_champion_of_a_candidates_form_reuses_its_backtest(monthly, monkeypatch, kind):
+    import shared.forecasting.selection as selection
+
+    first = select_model(monthly)
+    champion = first.spec if kind == "chosen" else first.candidates[kind]["spec"]
+    calls = []
+    real = selection.forecast_windows
+
+    def counting(spec, *args):
+        calls.append(spec["name"])
+        return real(spec, *args)
+
+    monkeypatch.setattr(selection, "forecast_windows", counting)
+    again = select_model(monthly, champion_spec={**champion, "interval": {"method": "model"}})
+    assert sorted(calls) == sorted(n for n in first.candidates if n != "combo")  # no extra champion backtest
+    assert again.champion["per_window_mase"] == first.candidates[champion["name"]]["per_window_mase"]
+    expected = first.candidates[champion["name"]]
+    assert again.champion["raw"]["mase"] == pytest.approx(expected["mase"])
+    np.testing.assert_allclose(
+        again.champion_model.predict(6)["mean"], build(champion).fit(monthly).predict(6)["mean"], rtol=1e-6
+    )
+
+
+def test_a_champion_of_another_form_gets_its_own_backtest(monthly, monkeypatch):
+    import shared.forecasting.selection as selection
+
+    calls = []
+    real = selection.forecast_windows
+    monkeypatch.setattr(selection, "forecast_windows", lambda spec, *a: calls.append(spec["name"]) or real(spec, *a))
+    sel = select_model(monthly, champion_spec={"name": "snaive", "freq": "MS", "period": 1})
+    assert calls.count("snaive") == 2 and sel.champion["windows"] == 4
