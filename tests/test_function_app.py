@@ -5,7 +5,6 @@ from pathlib import Path
 import azure.functions as func
 import pytest
 
-
 from shared.api import ENDPOINTS
 
 TRIGGERS = {
@@ -50,8 +49,8 @@ def test_trigger_and_binding(functions, name):
 def test_every_declared_endpoint_is_served_by_the_runner_at_its_route():
     """The runner's route table, built from the app's own metadata, resolves each declared route."""
     import function_app
-    from localrun.http_frontend import build_routes
     from localrun.functions import build_spec
+    from localrun.http_frontend import build_routes
     from localrun.loading import functions_of
 
     http = [fn for fn in functions_of(function_app.app) if fn.get_trigger().get_binding_name() == "httpTrigger"]
