@@ -23,7 +23,7 @@ SERIES_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
 # Numbers in ASCII digits only: no "5_0", no other scripts' digits, no "inf", "nan" or exponents.
-NUMBER_FORMS = {int: re.compile(r"-?[0-9]{1,9}"), float: re.compile(r"-?[0-9]{1,9}(?:\.[0-9]{1,9})?")}
+NUMBER_FORMS = {int: re.compile(r"-?[0-9]{1,9}"), float: re.compile(r"-?[0-9]{1,9}(?:\.[0-9]{1,20})?")}
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ def entry_name(series: str) -> str:
     return f"{PREFIX}{series}"
 
 
-def _text(value) -> str:
+def text(value) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
@@ -64,7 +64,7 @@ def record(client: ContainerClient, series: str, fields: dict, *, newer_than: st
     never replaces a newer one). Returns the entry as stored.
     """
     blob = client.get_blob_client(entry_name(series))
-    fields = {k: _text(v) for k, v in fields.items()}
+    fields = {k: text(v) for k, v in fields.items()}
     for _ in range(ATTEMPTS):
         try:
             props = blob.get_blob_properties()
