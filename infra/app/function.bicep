@@ -30,6 +30,7 @@ param triggerFunctions array = [
   'ingest'
   'retrain'
   'monitor'
+  'fleet_summary'
 ]
 
 var stagingSlotName = 'staging'

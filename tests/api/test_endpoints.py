@@ -15,8 +15,8 @@ from shared.storage import container
 from tests.factories import publish
 
 
-def call(service, name, **query):
-    response = respond(name, {k: str(v) for k, v in query.items()}, service)
+def call(service, name, route_params=None, **query):
+    response = respond(name, {k: str(v) for k, v in query.items()}, service, route_params=route_params)
     return response.status, json.loads(response.body)
 
 

@@ -8,8 +8,9 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 
 from shared import fleet
-from shared.api import Service, respond
+from shared.api import Service
 from shared.storage import container, queue
+from tests.api.test_endpoints import call
 from tests.factories import publish
 
 
@@ -25,11 +26,6 @@ class CountingService(Service):
 
     def container(self, name: str):
         return self._blob.get_container_client(name)
-
-
-def call(service, name, route_params=None, **query):
-    response = respond(name, {k: str(v) for k, v in query.items()}, service, route_params=route_params)
-    return response.status, json.loads(response.body)
 
 
 def seed(settings, count: int, statuses=("ok",), prefix="s") -> list[str]:
