@@ -2,9 +2,9 @@
 
 Usage: nice .venv/bin/python bench/health.py [--series 10000] [--requests 500] [--old]
 
-Starts its own in-memory Azurite on free ports, writes the estate as the app does (a champion pointer per
-series in `models`, the fleet index entry per series through `shared.fleet.record_champion` and
-`record_check`), counts it once (`shared.fleet.summarize`, what the `fleet_summary` timer does), then
+Starts its own in-memory Azurite on free ports, writes the estate (the fleet index entry per series with
+the metadata `shared.fleet.record_champion` and `record_check` leave; with `--old` also a champion pointer
+per series in `models`), counts it once (`shared.fleet.summarize`, what the `fleet_summary` timer does), then
 serves the real function app with the local runner and sends sequential keep-alive GETs over loopback.
 CPU seconds are this process (client and runner, same process) plus the Azurite process, read from /proc.
 `--old` also times the health of before (one pointer read per series) once. Results go to
@@ -47,8 +47,8 @@ def cpu_now(azurite: Azurite) -> float:
     return time.process_time() + process_cpu(azurite.process.pid)
 
 
-def seed(settings: Settings, count: int) -> float:
-    """The estate: a champion pointer and a fleet entry per series (16 writers); returns seconds.
+def seed(settings: Settings, count: int, pointers: bool) -> float:
+    """The estate: a fleet entry per series, and with `pointers` a champion pointer (16 writers); returns seconds.
 
     Each entry is written in one request with the metadata `record_champion` and `record_check` leave
     (their read-merge-write costs three requests, which would only make the seeding slower).
@@ -59,7 +59,8 @@ def seed(settings: Settings, count: int) -> float:
     def one(i: int) -> None:
         name = f"store-{i // 20:04d}-sku-{i % 20:02d}"
         pointer = {"series": name, "version": f"v{i:06d}", "promoted_at": "2026-11-30T02:00:00+00:00", "history": []}
-        write_json(models, f"{name}/champion.json", pointer)
+        if pointers:
+            write_json(models, f"{name}/champion.json", pointer)
         card = {"spec": {"name": "ets"}, "metrics": {"mase": 0.5 + (i % 97) / 100}, "dataset": {"end": "2026-11-30"}}
         fields = fleet.champion_fields(card, pointer)
         status = STATUSES[i % len(STATUSES)]
@@ -70,7 +71,9 @@ def seed(settings: Settings, count: int) -> float:
 
     started = time.perf_counter()
     with ThreadPoolExecutor(16) as pool:
-        list(pool.map(one, range(count)))
+        for done, _ in enumerate(pool.map(one, range(count)), 1):
+            if done % 1000 == 0:
+                print(f"seeded {done} series in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     return time.perf_counter() - started
 
 
@@ -129,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings(storage_connection_string=azurite.connection_string, storage_account_name=None)
         ensure_resources(settings)
-        seed_seconds = seed(settings, args.series)
+        seed_seconds = seed(settings, args.series, pointers=args.old)
         cpu0, wall0 = cpu_now(azurite), time.perf_counter()
         summary = fleet.summarize(container(settings.monitoring_container, settings))
         summarize = {
@@ -137,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             "cpu_seconds": round(cpu_now(azurite) - cpu0, 2),
         }
         assert summary["counts"]["series"] == args.series, summary["counts"]
+        print(f"fleet summary in {summarize['wall_seconds']} s", file=sys.stderr, flush=True)
         for key, value in settings.as_env().items():
             os.environ[key] = value
         runs = []
@@ -145,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             timed_gets(host, port, "/api/health", 20, azurite)  # warm-up: clients, connection, caches
             runs.append(timed_gets(host, port, "/api/health", args.requests, azurite))
             runs.append(timed_gets(host, port, "/api/series?limit=50", 50, azurite))
-            runs.append(timed_gets(host, port, "/api/series?limit=50&status=drift", 20, azurite))
+            runs.append(timed_gets(host, port, "/api/series?limit=50&status=drift", 10, azurite))
             runs.append(timed_gets(host, port, "/api/fleet", 20, azurite))
             runs.append(timed_gets(host, port, "/api/health/detail", 20, azurite))
             runs.append(timed_gets(host, port, "/api/dashboard", 20, azurite))
