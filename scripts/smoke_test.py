@@ -6,7 +6,7 @@ Usage:
 
 Health is polled until it answers 200 with status "ok" (a slot that is still starting answers with
 connection errors or platform 5xx pages), then the forecast and the models list of one series are
-checked against the champion that health reports. Standard library only, so it runs on any agent.
+checked against the champion that `GET /api/models` names. Standard library only, so it runs on any agent.
 Exit code 0 when every check passed, 1 when one failed, 2 on bad arguments.
 """
 
@@ -108,14 +108,21 @@ def check_health(client: Client, timeout: float, interval: float) -> dict:
     # On a new deployment this also waits for the slot's role assignments to reach the data plane.
     what = "GET /api/health (status ok: the app is up and reaches storage with its identity)"
     doc = retry(what, lambda: client.get("/api/health"), healthy, timeout, interval).document
-    for key in ("storage", "champions"):
-        if key not in doc:
-            raise SmokeFailure(f"GET /api/health: no {key!r} in {doc}")
+    if "storage" not in doc:
+        raise SmokeFailure(f"GET /api/health: no 'storage' in {doc}")
     if doc["storage"] != "ok":
         raise SmokeFailure(f"GET /api/health: storage is {doc['storage']!r}, expected 'ok'")
-    if not isinstance(doc["champions"], dict):
-        raise SmokeFailure(f"GET /api/health: 'champions' must map series to versions, got {doc['champions']!r}")
     return doc
+
+
+def find_champion(client: Client, series: str, timeout: float, interval: float) -> tuple[str | None, Answer]:
+    """The champion version of `series` from GET /api/models (None while it has none: a JSON 404 or 503)."""
+    answer = _app_answer(client, "/api/models", timeout, interval, series=series)
+    if answer.status == 200 and isinstance(answer.document, dict):
+        return answer.document.get("champion"), answer
+    if answer.status in (404, 503) and isinstance(answer.document, dict):
+        return None, answer
+    raise SmokeFailure(f"GET /api/models?series={series}: expected 200, 404 or 503, got {answer.describe()}")
 
 
 def _app_answer(client: Client, path: str, timeout: float, interval: float, **params: Any) -> Answer:
@@ -180,14 +187,13 @@ def check_no_model_answer(client: Client, series: str, timeout: float, interval:
 def run(args: argparse.Namespace, key: str | None, out: Callable[[str], None]) -> None:
     """Run every check in order; raise SmokeFailure at the first that fails."""
     client = Client(args.base_url, key, args.request_timeout)
-    health = check_health(client, args.timeout, args.interval)
-    champions = health["champions"]
-    out(f"ok   health: status ok, storage ok, champions {champions or 'none'}")
-    champion = champions.get(args.series)
+    check_health(client, args.timeout, args.interval)
+    out("ok   health: status ok, storage ok")
+    champion, models = find_champion(client, args.series, args.timeout, args.interval)
     if champion is None:
         if not args.allow_missing_champion:
             raise SmokeFailure(
-                f"no champion for series {args.series!r} (health lists {sorted(champions) or 'none'}): "
+                f"no champion for series {args.series!r} (GET /api/models: {models.status}): "
                 "upload sales data and let retrain promote a model first, or pass --allow-missing-champion "
                 "on the very first deployment (docs/deploy.md)"
             )

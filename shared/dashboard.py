@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
@@ -15,11 +17,22 @@ def template() -> str:
     return resources.files("shared").joinpath("dashboard.html").read_text(encoding="utf-8")
 
 
-def render(data: dict) -> str:
-    """The page with `data` embedded; '</' is escaped so the JSON cannot close its script tag."""
-    payload = json.dumps(data, default=str, allow_nan=False).replace("</", "<\\/")
-    title = data["series"].replace("&", "&amp;").replace("<", "&lt;")
-    return template().replace("__TITLE__", title).replace("__DATA__", payload)
+PLACEHOLDER = re.compile(r"__(TITLE|DATA)__")
+
+
+def embed_json(data: dict) -> str:
+    """JSON safe inside a <script> element: `<`, `>` and `&` are written as \\u escapes."""
+    text = json.dumps(data, default=str, allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def render(title: str, data: dict) -> str:
+    """The page with its title (HTML-escaped) and `data` (escaped JSON) put in, in one pass over the template.
+
+    Substituted text is never scanned again, so a value that spells a placeholder stays text.
+    """
+    values = {"TITLE": html.escape(title), "DATA": embed_json(data)}
+    return PLACEHOLDER.sub(lambda match: values[match.group(1)], template())
 
 
 def forecast_points(forecast_doc: dict, horizon: int) -> list[dict]:
@@ -39,13 +52,11 @@ def forecast_points(forecast_doc: dict, horizon: int) -> list[dict]:
 def dashboard_data(
     *,
     series: str,
-    series_list: list[str],
     history: dict | None,
     champion,
     versions: list[dict],
     drift: dict | None,
     horizon: int,
-    key: str | None,
 ) -> dict:
     """Everything the page shows, from already loaded parts (history: date → value)."""
     days = sorted(history or {})[-HISTORY_DAYS:]
@@ -58,12 +69,10 @@ def dashboard_data(
         }
     return {
         "series": series,
-        "series_list": series_list or [series],
         "now": datetime.now(UTC).isoformat(timespec="seconds"),
         "last_date": days[-1].isoformat() if days else None,
         "history": [{"date": d.isoformat(), "value": history[d]} for d in days],
         "forecast": forecast,
         "versions": versions,
         "drift": drift,
-        "key": key,
     }

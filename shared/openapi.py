@@ -11,7 +11,7 @@ STATUS_TEXT = {
     400: "Invalid parameter; the detail gives the allowed range",
     404: "Unknown series or version",
     409: "The champion changed concurrently; retry",
-    503: "The series has data but no model yet, or storage is unreachable",
+    503: "The series has no model yet, or storage is unreachable or not set up (the body says what is missing)",
 }
 TYPES = {int: "integer", float: "number", str: "string"}
 SECURITY = {
@@ -27,6 +27,8 @@ def _parameter(param) -> dict:
         value = getattr(param, key)
         if value is not None:
             schema[key] = value
+    if param.choices is not None:
+        schema["enum"] = list(param.choices)
     return {
         "name": param.name,
         "in": param.location,

@@ -17,6 +17,7 @@ from azure.storage.blob import ContainerClient
 
 import shared
 from shared.errors import ConcurrencyConflict, CorruptArtifact, CorruptPointer, ForecastOpsError, UnpublishableVersion
+from shared.fleet import record_champion
 from shared.forecasting import regularize, select_model
 from shared.forecasting.selection import MIN_OBSERVATIONS, plain
 from shared.ingest.curated import read_series
@@ -342,7 +343,8 @@ def _retrain(
     except UnpublishableVersion as exc:
         return refuse(models, series, requested, run_key, pointer, exc, card["decision"])
     try:
-        set_champion(models, series, version, reason=reason, current=pointer, etag=pointer_etag)
+        champion = set_champion(models, series, version, reason=reason, current=pointer, etag=pointer_etag)
+        record_champion(container(settings.monitoring_container, settings), card, champion)
     except ConcurrencyConflict:
         log.warning("champion of %s moved during retrain; version %s stays unpromoted", series, version)
         outcome = "not-promoted-stale"

@@ -158,9 +158,8 @@ class ChampionCache:
             self._clear_corrupt(client, series, deadline)
         return Champion(series, version, etag, forecast, pointer["promoted_at"], pointer["version"], degraded)
 
-    @staticmethod
-    def _report_corrupt(client, series: str, failures: list, served: str | None, deadline) -> None:
-        """Mark the series corrupt for health; best effort, the answer does not wait on it failing."""
+    def _report_corrupt(self, client, series: str, failures: list, served: str | None, deadline) -> None:
+        """Mark the series corrupt for health and the fleet index; best effort, the answer does not wait on it."""
         from azure.core.exceptions import AzureError
 
         from shared.registry import mark_corrupt
@@ -169,9 +168,9 @@ class ChampionCache:
             mark_corrupt(client, series, failures, served, **deadline.options())
         except (AzureError, StorageUnavailable):
             log.exception("could not record the corruption of %s", series)
+        self._index_corrupt(series, failures[0].artifact)
 
-    @staticmethod
-    def _clear_corrupt(client, series: str, deadline) -> None:
+    def _clear_corrupt(self, client, series: str, deadline) -> None:
         from azure.core.exceptions import AzureError
 
         from shared.registry import clear_corrupt
@@ -180,6 +179,17 @@ class ChampionCache:
             clear_corrupt(client, series, **deadline.options())
         except (AzureError, StorageUnavailable):
             log.exception("could not clear the corruption marker of %s", series)
+        self._index_corrupt(series, "")
+
+    def _index_corrupt(self, series: str, artifact: str) -> None:
+        """Show (or clear, with "") the corrupt artifact in the series' fleet index entry; never raises."""
+        from shared.fleet import record
+        from shared.storage import bounded_container
+
+        try:
+            record(bounded_container(self.settings.monitoring_container, self.settings), series, {"corrupt": artifact})
+        except Exception:
+            log.exception("could not record the corruption of %s in the fleet index", series)
 
 
 def degraded_series(settings: Settings | None = None) -> list[str]:

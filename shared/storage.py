@@ -125,6 +125,13 @@ def probe(settings: Settings | None = None, timeout: float = 3.0) -> None:
         next(iter(client.list_containers(results_per_page=1)), None)
 
 
+@lru_cache(maxsize=8)
+def probe_service(settings: Settings, kind: str = "blob", timeout: float = 2.0):
+    """A Blob (or Queue) service client without retries and with short timeouts, for health checks (cached)."""
+    cls = BlobServiceClient if kind == "blob" else QueueServiceClient
+    return _client(cls, settings, kind, retry_total=0, connection_timeout=timeout, read_timeout=timeout)
+
+
 def container(name: str, settings: Settings | None = None) -> ContainerClient:
     """The client of one container of the configured account."""
     return blob_service(settings or get_settings()).get_container_client(name)

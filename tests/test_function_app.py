@@ -5,19 +5,22 @@ from pathlib import Path
 import azure.functions as func
 import pytest
 
-EXPECTED = {
+from shared.api import ENDPOINTS
+
+TRIGGERS = {
     "ingest": ("blobTrigger", {"path": "%INCOMING_CONTAINER%/{name}", "connection": "AzureWebJobsStorage"}),
     "monitor": ("timerTrigger", {"schedule": "%DRIFT_SCHEDULE%", "runOnStartup": False}),
+    "fleet_summary": ("timerTrigger", {"schedule": "0 */5 * * * *", "runOnStartup": False}),
     "retrain": ("queueTrigger", {"queueName": "%RETRAIN_QUEUE%", "connection": "AzureWebJobsStorage"}),
     "registry-sync": ("queueTrigger", {"queueName": "%REGISTRY_OUTBOX_QUEUE%", "connection": "AzureWebJobsStorage"}),
-    "forecast": ("httpTrigger", {"route": "forecast", "authLevel": func.AuthLevel.FUNCTION}),
-    "models": ("httpTrigger", {"route": "models", "authLevel": func.AuthLevel.FUNCTION}),
-    "health": ("httpTrigger", {"route": "health", "authLevel": func.AuthLevel.ANONYMOUS}),
-    "drift": ("httpTrigger", {"route": "drift", "authLevel": func.AuthLevel.FUNCTION}),
-    "dashboard": ("httpTrigger", {"route": "dashboard", "authLevel": func.AuthLevel.FUNCTION}),
-    "openapi": ("httpTrigger", {"route": "openapi.json", "authLevel": func.AuthLevel.FUNCTION}),
-    "promote": ("httpTrigger", {"route": "models/{series}/promote", "authLevel": func.AuthLevel.ADMIN}),
-    "rollback": ("httpTrigger", {"route": "models/{series}/rollback", "authLevel": func.AuthLevel.ADMIN}),
+}
+# HTTP functions come from the one declaration of the endpoints (shared.api.ENDPOINTS).
+EXPECTED = TRIGGERS | {
+    e.name: (
+        "httpTrigger",
+        {"route": e.route, "authLevel": func.AuthLevel(e.auth), "methods": [func.HttpMethod(m) for m in e.methods]},
+    )
+    for e in ENDPOINTS.values()
 }
 
 
@@ -44,17 +47,20 @@ def test_trigger_and_binding(functions, name):
         assert binding[key] == value, f"{name}.{key}"
 
 
-def test_http_functions_match_the_declared_endpoints(functions):
-    """Route, methods and auth level of every HTTP function agree with shared.api (the OpenAPI source)."""
-    from shared.api import ENDPOINTS
+def test_every_declared_endpoint_is_served_by_the_runner_at_its_route():
+    """The runner's route table, built from the app's own metadata, resolves each declared route."""
+    import function_app
+    from localrun.functions import build_spec
+    from localrun.http_frontend import build_routes
+    from localrun.loading import functions_of
 
-    http = {n: fn.get_trigger() for n, fn in functions.items() if fn.get_trigger().get_binding_name() == "httpTrigger"}
-    assert sorted(http) == sorted(ENDPOINTS)
-    for name, trigger in http.items():
-        endpoint = ENDPOINTS[name]
-        assert trigger.route == endpoint.route, name
-        assert [str(m.value) for m in trigger.methods] == list(endpoint.methods), name
-        assert trigger.auth_level.value == endpoint.auth, name
+    http = [fn for fn in functions_of(function_app.app) if fn.get_trigger().get_binding_name() == "httpTrigger"]
+    routes = build_routes([build_spec(fn, {}) for fn in http], "api")
+    for endpoint in ENDPOINTS.values():
+        path = "/api/" + endpoint.route.replace("{series}", "some-series")
+        route, params = routes.resolve(path, endpoint.methods[0])
+        assert route.function == endpoint.name, path
+        assert params == ({"series": "some-series"} if "{series}" in endpoint.route else {}), path
 
 
 def test_ingest_uses_event_grid_unless_configured(monkeypatch):

@@ -41,6 +41,7 @@ param triggerFunctions array = [
   'retrain'
   'monitor'
   'registry-sync'
+  'fleet_summary'
 ]
 
 var stagingSlotName = 'staging'

@@ -39,6 +39,9 @@ def save_report(client: ContainerClient, report: dict, checked_at: datetime) -> 
     report = json_ready(report)
     write_json(client, history_name(report["series"], checked_at, report["run_id"]), report, create_only=True)
     write_json(client, latest_name(report["series"]), report)
+    from shared.fleet import record_check  # the fleet index lives in this container
+
+    record_check(client, report)
     return report
 
 

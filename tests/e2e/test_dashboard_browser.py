@@ -65,3 +65,61 @@ def test_dashboard_draws_history_forecast_band_and_versions(app_env, tmp_path):
     drift_rows = re.findall(r"<tr>(.*?)</tr>", re.search(r'<table id="drift-tests">(.*?)</table>', dom, re.S).group(1))
     assert len(drift_rows) == 1 + len(report["drift"]["checks"]) + len(report["decay"]["checks"])
     assert shot.stat().st_size > 20_000
+
+
+def seed_fleet(settings, count: int) -> list[str]:
+    """`count` series in the fleet index, as the retrain and the monitor record them (8 writers at once)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shared import fleet
+    from shared.storage import container
+
+    monitoring = container(settings.monitoring_container, settings)
+    statuses = ["ok"] * 16 + ["drift", "decay", "ok", "not-checked"]
+    names = [f"store-{i // 10:03d}-sku-{i % 10}" for i in range(count)]
+
+    def one(item):
+        i, name = item
+        card = {
+            "spec": {"name": ("ets", "arima", "theta", "combination")[i % 4]},
+            "metrics": {"mase": round(0.4 + (i * 7919 % 1000) / 800, 3)},
+            "dataset": {"end": "2026-11-30"},
+        }
+        pointer = {"series": name, "version": f"v20261130T0000{i:04d}Z", "promoted_at": "2026-11-30T02:00:00+00:00"}
+        fleet.record_champion(monitoring, card, pointer)
+        status = statuses[i % len(statuses)]
+        if status != "not-checked":
+            checked = f"2026-12-01T02:{i % 60:02d}:00+00:00"
+            fleet.record_check(monitoring, {"series": name, "status": status, "checked_at": checked})
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, enumerate(names)))
+    return names
+
+
+def test_fleet_overview_and_picker_with_1000_series(app_env, tmp_path):
+    names = seed_fleet(app_env, 1000)
+    with Runner(port=0, poll_interval=0.5) as runner:
+        base = f"{runner.base_url}/api/dashboard"
+        dom = chromium(tmp_path, "--dump-dom", f"{base}?code=k-secret-1").stdout
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / "fleet-dashboard.png"
+        chromium(tmp_path, "--window-size=1280,1300", f"--screenshot={shot}", base)
+        filtered = chromium(tmp_path, "--dump-dom", f"{base}?prefix=store-01&status=drift").stdout
+    cards = re.findall(r'<div class="value[^"]*">([^<]*)</div>', dom)
+    assert cards[:4] == ["1,000", "850", "100", "50"]  # series, ok, drift or decay, not checked
+    alerting = re.search(r'<table id="alerting">(.*?)</table>', dom, re.S).group(1)
+    assert len(re.findall(r"<tr>", alerting)) == 1 + 20  # the 20 most recently checked of 100
+    worst = re.search(r'<table id="worst">(.*?)</table>', dom, re.S).group(1)
+    mases = [float(m) for m in re.findall(r'<td class="num">([0-9.]+)</td>', worst)]
+    assert len(mases) == 20 and mases == sorted(mases, reverse=True)
+    table = re.search(r'<table id="series-table" data-ready="true">(.*?)</table>', dom, re.S).group(1)
+    listed = re.findall(r'data-series="([^"]+)"', table)
+    assert listed == names[:50]
+    assert 'id="picker"' in dom and 'list="picker-options"' in dom
+    assert "k-secret-1" not in dom and not re.search(r'href="[^"]*code=', dom)
+    rows = re.search(r'<table id="series-table" data-ready="true">(.*?)</table>', filtered, re.S).group(1)
+    found = re.findall(r'data-series="([^"]+)"', rows)
+    expected = [n for i, n in enumerate(names) if n.startswith("store-01") and i % 20 == 16]
+    assert found == expected and expected
+    assert shot.stat().st_size > 20_000

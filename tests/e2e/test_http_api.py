@@ -45,7 +45,9 @@ def test_forecast_models_health_and_openapi(api):
     status, body, _ = request(f"{base}/models?series=total")
     assert status == 200 and body["champion"] == version and body["versions"][0]["champion"] is True
     status, body, _ = request(f"{base}/health")
-    assert status == 200 and body["champions"] == {"total": version}
+    assert status == 200 and body["status"] == "ok" and body["storage"] == "ok" and "total" not in json.dumps(body)
+    status, body, _ = request(f"{base}/health/detail")
+    assert status == 200 and body["containers"] == dict.fromkeys(settings.containers, "ok")
     status, body, _ = request(f"{base}/openapi.json")
     assert status == 200 and body == json.loads(json.dumps(document(ENDPOINTS.values())))
     assert set(body["paths"]) == {f"/api/{e.route}" for e in ENDPOINTS.values()}
@@ -57,6 +59,13 @@ def test_forecast_models_health_and_openapi(api):
         ("forecast?horizon=0", 400, "invalid parameter horizon"),
         ("forecast?level=abc", 400, "invalid parameter level"),
         ("forecast?series=a%20b", 400, "invalid parameter series"),
+        ("forecast?series=total%0A", 400, "invalid parameter series"),
+        ("forecast?horizon=5_0", 400, "invalid parameter horizon"),
+        ("forecast?horizon=%D9%A5%D9%A0", 400, "invalid parameter horizon"),
+        ("forecast?level=9%D9%A5", 400, "invalid parameter level"),
+        ("series?limit=%EF%BC%95", 400, "invalid parameter limit"),
+        ("dashboard?series=unknown", 404, "series not found"),
+        ("series/unknown", 404, "series not found"),
         ("forecast?series=unknown", 404, "series not found"),
         ("models?series=unknown", 404, "series not found"),
         ("forecast?series=fresh", 503, "no model yet"),
@@ -118,9 +127,42 @@ def test_dashboard_is_html_with_embedded_data(api):
     version = publish(settings)
     status, _, kind = request(f"{base}/dashboard?series=total")
     assert (status, kind) == (200, "text/html; charset=utf-8")
-    with urllib.request.urlopen(f"{base}/dashboard?series=total") as response:
+    with urllib.request.urlopen(f"{base}/dashboard?series=total&code=k-123") as response:
         page = response.read().decode()
     assert version in page and "<script" in page and "http://" not in page.split("<body>")[0]
+    assert "k-123" not in page
+
+
+def test_a_series_named_like_a_placeholder_stays_in_its_place(api):
+    base, settings = api
+    publish(settings, series="a__DATA__")
+    with urllib.request.urlopen(f"{base}/dashboard?series=a__DATA__") as response:
+        page = response.read().decode()
+    assert "<title>ForecastOps — a__DATA__</title>" in page
+    data = page[page.index('id="dashboard-data">') :]
+    assert data.count("a__DATA__") == 1 and page.count('"view": "series"') == 1
+
+
+def test_series_pages_over_http(api):
+    from shared import fleet
+
+    base, settings = api
+    monitoring = container(settings.monitoring_container, settings)
+    for i in range(7):
+        fleet.record(monitoring, f"s{i}", {"champion": f"v{i}", "status": "ok"})
+    names, cursor = [], None
+    while True:
+        status, body, _ = request(f"{base}/series?limit=3" + (f"&cursor={cursor}" if cursor else ""))
+        assert status == 200
+        names += [e["series"] for e in body["series"]]
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    assert names == [f"s{i}" for i in range(7)]
+    status, body, _ = request(f"{base}/fleet")
+    assert status == 200 and body["counts"]["series"] == 7 and body["counts"]["by_status"]["ok"] == 7
+    status, body, _ = request(f"{base}/health")
+    assert status == 200 and body["counts"]["series"] == 7  # the overview's recount also refreshed the counts
 
 
 def test_drift_report_is_404_until_the_monitor_ran_then_served(api):

@@ -64,9 +64,13 @@ def test_upload_to_forecast(stack, tmp_path, app_env):
     assert len(body["points"]) == 28 and body["model_version"].startswith("v")
     assert all(p["lower"] <= p["forecast"] <= p["upper"] for p in body["points"])
     assert stack.wait_idle(120)
-    assert champion_forecast(stack)["trained_through"] == "2013-09-30"
-    status, health = get(f"{stack.base_url}/api/health")
-    assert status == 200 and set(health["champions"]) == {"total"}
+    served = champion_forecast(stack)
+    assert served["trained_through"] == "2013-09-30"
+    status, fleet = get(f"{stack.base_url}/api/series")  # the retrain recorded its champion in the fleet index
+    assert status == 200 and [(e["series"], e["champion"]) for e in fleet["series"]] == [
+        ("total", served["model_version"])
+    ]
+    assert fleet["series"][0]["data_through"] == "2013-09-30"
     assert stack.counter("ingest").processed == 3
 
 

@@ -3,7 +3,7 @@
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.specs.openapi.checks import ignored_auth
+from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
 from localrun import Runner
 from shared.api import ENDPOINTS
@@ -42,4 +42,9 @@ def test_api_conforms_to_its_openapi_document(case, base_url):
     response = case.call(base_url=base_url)
     assert response.status_code < 500, response.text
     # The local runner does not enforce function keys (like `func start`); Azure does.
-    case.validate_response(response, excluded_checks=[ignored_auth])
+    excluded = [ignored_auth]
+    if response.status_code == 400 and response.json()["error"] == "invalid parameter cursor":
+        # A cursor is opaque: only the ones the API returned are valid, so a made-up one is rightly a 400.
+        assert (case.query or {}).get("cursor") is not None
+        excluded.append(positive_data_acceptance)
+    case.validate_response(response, excluded_checks=excluded)

@@ -51,7 +51,7 @@ class ScriptedApp(BaseHTTPRequestHandler):
         if url.path == "/api/health" and sum(p == "/api/health" for p, _ in self.calls) <= self.warmup:
             self._send(503, b"<html>Service Unavailable</html>", "text/html")
         elif url.path == "/api/health":
-            doc = {"status": "ok", "storage": "ok", "champions": {"total": "v1"}}
+            doc = {"status": "ok", "storage": "ok", "counts": None}
             self._send(200, json.dumps(doc).encode(), "application/json")
         elif url.path == "/api/forecast":
             start = date(2024, 3, 1)
@@ -68,6 +68,9 @@ class ScriptedApp(BaseHTTPRequestHandler):
                 "points": points,
             }
             self._send(200, json.dumps(doc).encode(), "application/json")
+        elif url.path == "/api/models" and query["series"] != "total":
+            doc = {"error": "series not found", "detail": f"unknown series {query['series']}"}
+            self._send(404, json.dumps(doc).encode(), "application/json")
         elif url.path == "/api/models":
             doc = {"series": query["series"], "champion": "v1", "versions": [{"version": "v1"}, {"version": "v0"}]}
             self._send(200, json.dumps(doc).encode(), "application/json")
@@ -127,7 +130,7 @@ def test_a_series_without_champion_fails_with_advice(capsys):
     with scripted_app() as (url, _):
         code, out = run_in_process(url, capsys, "--series", "north")
     assert code == 1
-    assert "FAIL no champion for series 'north' (health lists ['total'])" in out
+    assert "FAIL no champion for series 'north' (GET /api/models: 404)" in out
     assert "--allow-missing-champion" in out
 
 
@@ -213,7 +216,7 @@ def test_fails_clearly_against_the_local_runner_without_champion(settings, azuri
         failed = run_script(url)
         first_deployment = run_script(url, "--allow-missing-champion")
     assert failed.returncode == 1, failed.stdout + failed.stderr
-    assert "FAIL no champion for series 'total' (health lists none)" in failed.stdout
+    assert "FAIL no champion for series 'total' (GET /api/models: 404)" in failed.stdout
     assert "upload sales data and let retrain promote a model first" in failed.stdout
     assert first_deployment.returncode == 0, first_deployment.stdout + first_deployment.stderr
     assert "no champion for 'total' yet, the API answers 404 'series not found'" in first_deployment.stdout

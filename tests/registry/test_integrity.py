@@ -9,7 +9,7 @@ import joblib
 import pytest
 from azure.core.exceptions import ResourceExistsError
 
-from shared import registry
+from shared import fleet, registry
 from shared.api import Service, respond
 from shared.errors import (
     CorruptArtifact,
@@ -214,6 +214,7 @@ def test_a_corrupt_champion_is_replaced_by_the_last_good_one_and_reported(settin
     response = respond("forecast", {"horizon": "7"}, service)
     body = json.loads(response.body)
     assert response.status == 200 and body["model_version"] == good
+    assert response.headers["X-Forecast-Degraded"] == f"champion {bad} failed verification"
     assert all(math.isfinite(p[k]) for p in body["points"] for k in ("forecast", "lower", "upper"))
     champion = service.cache.get("total")
     assert (champion.version, champion.pointer_version) == (good, bad) and bad in champion.degraded
@@ -222,6 +223,8 @@ def test_a_corrupt_champion_is_replaced_by_the_last_good_one_and_reported(settin
     marker = registry.read_corrupt(models, "total")
     assert marker["served_version"] == good and [f["version"] for f in marker["failures"]] == [bad]
     assert registry.read_champion(models, "total")[0]["version"] == bad  # reading changes no pointer
+    entry = fleet.read_entry(container(settings.monitoring_container, settings), "total")
+    assert entry.corrupt == marker["failures"][0]["artifact"]  # the fleet index shows it too
 
 
 def test_without_an_intact_version_forecast_is_503_and_the_series_is_reported(settings, models):

@@ -1,0 +1,319 @@
+"""The fleet index: one metadata-only blob per series, listed a page at a time, and its summary.
+
+Layout, in the monitoring container (series ids cannot start with `_`, so no series collides):
+
+- `_fleet/series/{series}`: an empty blob whose metadata is the series' row in the fleet:
+  `champion`, `model`, `mase`, `data_through`, `promoted_at`, `fallback` (written when a champion is
+  set) and `status`, `checked_at` (written when the monitor stores a report); `corrupt` is the name of
+  an artifact found corrupt (set by serving when a champion fails verification, cleared by the next
+  champion). A page of `GET /api/series` is one list call with metadata, whatever the size of the estate.
+- `_fleet/summary.json`: counts by status, the series that drift or decay, the worst MASE and the last
+  check, computed from a full listing by `summarize` (the `fleet_summary` timer, every five minutes, and
+  the overview when the stored one is older than SUMMARY_MAX_AGE). Its counts are also kept as metadata
+  of the monitoring container, so the public health reads them with the one call that checks that every
+  container exists.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.storage.blob import ContainerClient
+
+from shared.errors import BadParameter, ConcurrencyConflict
+from shared.schemas import FLEET_STATUSES as STATUSES
+from shared.storage import read_json, write_json
+
+log = logging.getLogger(__name__)
+
+PREFIX = "_fleet/series/"
+SUMMARY = "_fleet/summary.json"
+SUMMARY_MAX_AGE_SECONDS = 60
+ATTEMPTS = 8
+FILTER_PAGE = 1000  # entries per list call while a status filter scans
+SCAN_BUDGET = 10  # list calls one filtered page may make before it answers with what it found
+ALERTING = ("drift", "decay", "drift+decay")
+TOP = 20
+COUNT_PREFIX = "fleet_"  # container metadata keys of the counts
+
+
+def entry_name(series: str) -> str:
+    return f"{PREFIX}{series}"
+
+
+def text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else ""
+    return str(value)
+
+
+def record(client: ContainerClient, series: str, fields: dict, *, newer_than: str | None = None) -> dict:
+    """Merge `fields` into the series' entry (ETag-guarded); `newer_than` names the field that orders writes.
+
+    A write whose `newer_than` field is older than the stored one is dropped (a late retrain or report
+    never replaces a newer one). Returns the entry as stored.
+    """
+    blob = client.get_blob_client(entry_name(series))
+    fields = {k: text(v) for k, v in fields.items()}
+    for _ in range(ATTEMPTS):
+        try:
+            props = blob.get_blob_properties()
+        except ResourceNotFoundError:
+            try:
+                blob.upload_blob(b"", metadata=fields, overwrite=False)
+                return fields
+            except ResourceExistsError:
+                continue
+        stored = dict(props.metadata)
+        if newer_than and stored.get(newer_than, "") > fields.get(newer_than, ""):
+            return stored
+        merged = {**stored, **fields}
+        try:
+            blob.set_blob_metadata(merged, etag=props.etag, match_condition=MatchConditions.IfNotModified)
+            return merged
+        except (ResourceModifiedError, ResourceNotFoundError):
+            continue
+    raise ConcurrencyConflict(f"fleet entry of {series} kept changing")
+
+
+def champion_fields(card: dict, pointer: dict) -> dict:
+    """The entry fields of a champion from its card and pointer."""
+    spec = card.get("spec") or {}
+    return {
+        "champion": pointer["version"],
+        "promoted_at": pointer.get("promoted_at"),
+        "model": spec.get("name"),
+        "mase": (card.get("metrics") or {}).get("mase"),
+        "data_through": (card.get("dataset") or {}).get("end"),
+        "fallback": "true" if card.get("fallback") or spec.get("fallback") else "",
+        "corrupt": "",  # a champion is published or promoted only once verified
+    }
+
+
+def record_champion(client: ContainerClient, card: dict, pointer: dict) -> None:
+    """Record the series' new champion; a failure is logged, never raised (the index is a view)."""
+    try:
+        record(client, pointer["series"], champion_fields(card, pointer), newer_than="promoted_at")
+    except Exception:
+        log.exception("could not record the champion of %s in the fleet index", pointer.get("series"))
+
+
+def record_check(client: ContainerClient, report: dict) -> None:
+    """Record a stored monitor report's status; a failure is logged, never raised."""
+    try:
+        fields = {"status": report.get("status"), "checked_at": report.get("checked_at")}
+        record(client, report["series"], fields, newer_than="checked_at")
+    except Exception:
+        log.exception("could not record the check of %s in the fleet index", report.get("series"))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One series as the fleet shows it."""
+
+    series: str
+    champion: str | None
+    model: str | None
+    mase: float | None
+    data_through: str | None
+    status: str
+    checked_at: str | None
+    fallback: bool
+    corrupt: str | None
+
+    @classmethod
+    def from_metadata(cls, series: str, meta: dict) -> Entry:
+        def get(key):
+            return meta.get(key) or None
+
+        mase = get("mase")
+        return cls(
+            series=series,
+            champion=get("champion"),
+            model=get("model"),
+            mase=float(mase) if mase else None,
+            data_through=get("data_through"),
+            status=get("status") or "not-checked",
+            checked_at=get("checked_at"),
+            fallback=meta.get("fallback") == "true",
+            corrupt=get("corrupt"),
+        )
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def read_entry(client: ContainerClient, series: str) -> Entry | None:
+    try:
+        props = client.get_blob_client(entry_name(series)).get_blob_properties()
+    except ResourceNotFoundError:
+        return None
+    return Entry.from_metadata(series, props.metadata)
+
+
+def _encode_cursor(marker: str | None, skip: int, size: int) -> str:
+    raw = json.dumps({"m": marker, "s": skip, "p": size}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[str | None, int, int]:
+    try:
+        doc = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        marker, skip, size = doc["m"], doc["s"], doc["p"]
+        if not (marker is None or isinstance(marker, str)) or not isinstance(skip, int) or not isinstance(size, int):
+            raise TypeError
+        if not (0 <= skip < size <= FILTER_PAGE):
+            raise ValueError
+    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError):
+        raise BadParameter("cursor", "is not a cursor this API returned") from None
+    return marker, skip, size
+
+
+def list_page(
+    client: ContainerClient, *, limit: int, cursor: str | None = None, prefix: str = "", status: str | None = None
+) -> tuple[list[Entry], str | None]:
+    """One page of the fleet in series order, and the cursor of the next page (None at the end).
+
+    Without a status filter a page is one list call of `limit` entries. With one, the listing is read
+    FILTER_PAGE entries per call, at most SCAN_BUDGET calls; a page may then hold fewer than `limit`
+    entries and still carry a cursor.
+    """
+    marker, skip, size = _decode_cursor(cursor) if cursor else (None, 0, limit if status is None else FILTER_PAGE)
+    found: list[Entry] = []
+    for _ in range(SCAN_BUDGET):
+        pages = client.list_blobs(
+            name_starts_with=PREFIX + prefix, include=["metadata"], results_per_page=size
+        ).by_page(continuation_token=marker)
+        try:
+            page = list(next(pages))
+        except StopIteration:
+            return found, None
+        following = pages.continuation_token
+        for index in range(skip, len(page)):
+            entry = Entry.from_metadata(page[index].name[len(PREFIX) :], page[index].metadata or {})
+            if status is None or entry.status == status:
+                found.append(entry)
+            if len(found) == limit:
+                if index + 1 < len(page):
+                    return found, _encode_cursor(marker, index + 1, size)
+                return found, _encode_cursor(following, 0, size) if following else None
+        if not following:
+            return found, None
+        marker, skip = following, 0
+    return found, _encode_cursor(marker, 0, size)
+
+
+def _summary_of(entries: list[Entry], computed_at: datetime) -> dict:
+    by_status = dict.fromkeys(STATUSES, 0)
+    champions = fallback = corrupt = 0
+    last_check = None
+    for entry in entries:
+        by_status[entry.status] = by_status.get(entry.status, 0) + 1
+        champions += entry.champion is not None
+        fallback += entry.fallback
+        corrupt += entry.corrupt is not None
+        if entry.checked_at and (last_check is None or entry.checked_at > last_check):
+            last_check = entry.checked_at
+    alerting = sorted(
+        (e for e in entries if e.status in ALERTING), key=lambda e: (e.checked_at or "", e.series), reverse=True
+    )
+    worst = sorted((e for e in entries if e.mase is not None), key=lambda e: (-e.mase, e.series))
+    return {
+        "computed_at": computed_at.isoformat(timespec="seconds"),
+        "counts": {
+            "series": len(entries),
+            "champions": champions,
+            "fallback": fallback,
+            "corrupt": corrupt,
+            "by_status": by_status,
+        },
+        "last_check": last_check,
+        "alerting": [e.as_dict() for e in alerting[:TOP]],
+        "worst_mase": [e.as_dict() for e in worst[:TOP]],
+        "corrupt": [e.as_dict() for e in entries if e.corrupt is not None][:TOP],
+    }
+
+
+def count_metadata(summary: dict) -> dict[str, str]:
+    """The summary's counts as container metadata (flat ASCII strings)."""
+    counts = summary["counts"]
+    meta = {f"{COUNT_PREFIX}{k}": str(v) for k, v in counts.items() if k != "by_status"}
+    meta.update(
+        {
+            f"{COUNT_PREFIX}status_{k.replace('+', '_').replace('-', '_')}": str(v)
+            for k, v in counts["by_status"].items()
+        }
+    )
+    meta[f"{COUNT_PREFIX}computed_at"] = summary["computed_at"]
+    meta[f"{COUNT_PREFIX}last_check"] = summary["last_check"] or ""
+    return meta
+
+
+def counts_from_metadata(meta: dict) -> tuple[dict | None, str | None, str | None]:
+    """(counts, computed_at, last_check) from the monitoring container's metadata; counts None if never summarized."""
+    computed_at = meta.get(f"{COUNT_PREFIX}computed_at")
+    if not computed_at:
+        return None, None, None
+    counts: dict = {"by_status": {}}
+    for key in ("series", "champions", "fallback", "corrupt"):
+        counts[key] = int(meta.get(f"{COUNT_PREFIX}{key}", "0"))
+    for status in STATUSES:
+        counts["by_status"][status] = int(
+            meta.get(f"{COUNT_PREFIX}status_{status.replace('+', '_').replace('-', '_')}", "0")
+        )
+    return counts, computed_at, meta.get(f"{COUNT_PREFIX}last_check") or None
+
+
+def summarize(client: ContainerClient, now: datetime | None = None) -> dict:
+    """Count the whole fleet (one list call per 5,000 series) and store the summary and its counts."""
+    entries = [
+        Entry.from_metadata(b.name[len(PREFIX) :], b.metadata or {})
+        for b in client.list_blobs(name_starts_with=PREFIX, include=["metadata"], results_per_page=5000)
+    ]
+    summary = _summary_of(entries, now or datetime.now(UTC))
+    write_json(client, SUMMARY, summary)
+    client.set_container_metadata(count_metadata(summary))
+    log.info("fleet summary: %d series, %s", len(entries), summary["counts"]["by_status"])
+    return summary
+
+
+def read_summary(client: ContainerClient, max_age_seconds: float = SUMMARY_MAX_AGE_SECONDS) -> dict:
+    """The stored summary, recomputed first when it is missing or older than `max_age_seconds`."""
+    summary, _ = read_json(client, SUMMARY)
+    if summary is not None:
+        age = (datetime.now(UTC) - datetime.fromisoformat(summary["computed_at"])).total_seconds()
+        if age <= max_age_seconds:
+            return summary
+    return summarize(client)
+
+
+def rebuild(models: ContainerClient, monitoring: ContainerClient, series: list[str]) -> int:
+    """Write the entries of `series` from the registry and the latest reports (one series at a time).
+
+    For an estate that existed before the index, or after champions moved outside the retrain path
+    (`forecastops models promote`); costs three reads per series. Returns the number of entries written.
+    """
+    from shared.monitoring.store import read_latest
+    from shared.registry import read_card, read_champion
+
+    written = 0
+    for name in series:
+        pointer, _ = read_champion(models, name)
+        if pointer is not None:
+            card = read_card(models, name, pointer["version"])
+            record(monitoring, name, champion_fields(card, pointer))
+            written += 1
+        report = read_latest(monitoring, name)
+        if report is not None:
+            record(monitoring, name, {"status": report.get("status"), "checked_at": report.get("checked_at")})
+    return written
