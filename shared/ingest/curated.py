@@ -6,6 +6,7 @@ import hashlib
 import logging
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 MAX_ATTEMPTS = 50
 CSV_CONTENT = ContentSettings(content_type="text/csv")
+WRITE_CONCURRENCY = 8  # parallel per-series requests of one upload (the SDK's connection pool holds 10)
+LIST_THRESHOLD = 100  # above this many series, one listing of the curated series beats a request each
 
 
 def series_blob(series: str) -> str:
@@ -79,8 +82,47 @@ def _backoff(attempt: int) -> None:
     time.sleep(random.uniform(0, min(0.5, 0.02 * 2**attempt)))
 
 
-def merge_series(client: ContainerClient, series: str, new_days: dict[date, float]) -> MergeOutcome:
-    """Upsert days into one series (a restated date takes the new value), retrying lost races."""
+def _write(client: ContainerClient, series: str, merged: dict[date, float], current: CuratedSeries | None) -> str:
+    """Write one series' merged days (create-only, or against the ETag read); returns its version."""
+    content = serialize(merged)
+    version = content_version(content)
+    metadata = {
+        "version": version,
+        "rows": str(len(merged)),
+        "start": min(merged).isoformat(),
+        "end": max(merged).isoformat(),
+    }
+    if current is None:
+        client.upload_blob(
+            series_blob(series), content, overwrite=False, metadata=metadata, content_settings=CSV_CONTENT
+        )
+    else:
+        client.upload_blob(
+            series_blob(series),
+            content,
+            overwrite=True,
+            metadata=metadata,
+            content_settings=CSV_CONTENT,
+            etag=current.etag,
+            match_condition=MatchConditions.IfNotModified,
+        )
+    return version
+
+
+def merge_series(
+    client: ContainerClient, series: str, new_days: dict[date, float], *, known_new: bool = False
+) -> MergeOutcome:
+    """Upsert days into one series (a restated date takes the new value), retrying lost races.
+
+    `known_new` (the manifest has no such series) tries a create-only write before any read: one
+    request per new series; if the series exists after all, the usual read-merge-write follows.
+    """
+    if known_new and new_days:
+        try:
+            version = _write(client, series, new_days, None)
+            return MergeOutcome(series, True, version, len(new_days), len(new_days), 0)
+        except ResourceExistsError:
+            log.info("series %s appeared meanwhile; merging into it", series)
     for attempt in range(MAX_ATTEMPTS):
         current = read_series(client, series)
         old = current.days if current else {}
@@ -89,29 +131,8 @@ def merge_series(client: ContainerClient, series: str, new_days: dict[date, floa
         updated = sum(1 for d, v in new_days.items() if d in old and old[d] != v)
         if current is not None and added == 0 and updated == 0:
             return MergeOutcome(series, False, current.version, len(old), 0, 0)
-        content = serialize(merged)
-        version = content_version(content)
-        metadata = {
-            "version": version,
-            "rows": str(len(merged)),
-            "start": min(merged).isoformat(),
-            "end": max(merged).isoformat(),
-        }
         try:
-            if current is None:
-                client.upload_blob(
-                    series_blob(series), content, overwrite=False, metadata=metadata, content_settings=CSV_CONTENT
-                )
-            else:
-                client.upload_blob(
-                    series_blob(series),
-                    content,
-                    overwrite=True,
-                    metadata=metadata,
-                    content_settings=CSV_CONTENT,
-                    etag=current.etag,
-                    match_condition=MatchConditions.IfNotModified,
-                )
+            version = _write(client, series, merged, current)
         except (ResourceExistsError, ResourceModifiedError):
             log.info("curated write race on series %s (attempt %d); retrying", series, attempt + 1)
             _backoff(attempt)
@@ -125,6 +146,38 @@ def dataset_version(entries: dict[str, dict]) -> str:
     return hashlib.sha256(joined.encode()).hexdigest()[:16]
 
 
+def _entry(metadata: dict[str, str], last_modified: datetime) -> dict:
+    return {
+        "version": metadata["version"],
+        "rows": int(metadata["rows"]),
+        "start": metadata["start"],
+        "end": metadata["end"],
+        "updated_at": last_modified.astimezone(UTC).isoformat(),
+    }
+
+
+def _current_entries(client: ContainerClient, series: list[str]) -> dict[str, dict]:
+    """Manifest entries of the given series from their blobs' properties, as stored now.
+
+    Few series: one properties request each (in parallel); many: one listing of the series blobs
+    (5,000 per page), so the cost per series stays constant however large the file is.
+    """
+    if len(series) <= LIST_THRESHOLD:
+        with ThreadPoolExecutor(max_workers=WRITE_CONCURRENCY) as pool:
+            props = pool.map(lambda name: client.get_blob_client(series_blob(name)).get_blob_properties(), series)
+            return {name: _entry(p.metadata, p.last_modified) for name, p in zip(series, props, strict=True)}
+    wanted = {series_blob(name): name for name in series}
+    entries = {}
+    for item in client.list_blobs(name_starts_with="series/", include=["metadata"]):
+        name = wanted.get(item.name)
+        if name is not None:
+            entries[name] = _entry(item.metadata, item.last_modified)
+    missing = set(series) - set(entries)
+    if missing:
+        raise ResourceNotFoundError(f"curated series blob(s) missing: {', '.join(sorted(missing)[:5])}")
+    return entries
+
+
 def update_manifest(client: ContainerClient, series: list[str]) -> dict:
     """Record the current state of the given series in the manifest.
 
@@ -134,16 +187,7 @@ def update_manifest(client: ContainerClient, series: list[str]) -> dict:
     for attempt in range(MAX_ATTEMPTS):
         manifest, etag = read_json(client, MANIFEST)
         manifest = manifest or {"series": {}}
-        for name in series:
-            props = client.get_blob_client(series_blob(name)).get_blob_properties()
-            meta = props.metadata
-            manifest["series"][name] = {
-                "version": meta["version"],
-                "rows": int(meta["rows"]),
-                "start": meta["start"],
-                "end": meta["end"],
-                "updated_at": props.last_modified.astimezone(UTC).isoformat(),
-            }
+        manifest["series"].update(_current_entries(client, series))
         manifest["dataset_version"] = dataset_version(manifest["series"])
         manifest["updated_at"] = datetime.now(UTC).isoformat()
         try:
@@ -158,3 +202,8 @@ def update_manifest(client: ContainerClient, series: list[str]) -> dict:
 def read_manifest(client: ContainerClient) -> dict:
     manifest, _ = read_json(client, MANIFEST)
     return manifest or {"series": {}, "dataset_version": None}
+
+
+def known_starts(manifest: dict) -> dict[str, date]:
+    """The first curated date of every series in a manifest."""
+    return {name: date.fromisoformat(entry["start"]) for name, entry in manifest["series"].items()}
