@@ -6,7 +6,6 @@ import hashlib
 import logging
 import random
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -23,7 +22,6 @@ MANIFEST = "manifest.json"
 MAX_ATTEMPTS = 50
 CSV_CONTENT = ContentSettings(content_type="text/csv")
 WRITE_CONCURRENCY = 8  # parallel per-series requests of one upload (the SDK's connection pool holds 10)
-LIST_THRESHOLD = 100  # above this many series, one listing of the curated series beats a request each
 
 
 def series_blob(series: str) -> str:
@@ -51,12 +49,13 @@ def deserialize(content: bytes) -> dict[date, float]:
 
 @dataclass(frozen=True)
 class CuratedSeries:
-    """One series as stored: daily values, the blob's ETag and the content version."""
+    """One series as stored: daily values, the blob's ETag, the content version and its write number."""
 
     series: str
     days: dict[date, float]
     version: str
     etag: str
+    seq: int = 0
 
 
 @dataclass(frozen=True)
@@ -67,6 +66,7 @@ class MergeOutcome:
     rows: int
     added: int
     updated: int
+    entry: dict  # the series' manifest entry as written (or found, when nothing changed)
 
 
 def read_series(client: ContainerClient, series: str) -> CuratedSeries | None:
@@ -75,30 +75,46 @@ def read_series(client: ContainerClient, series: str) -> CuratedSeries | None:
     except ResourceNotFoundError:
         return None
     content = downloader.readall()
-    return CuratedSeries(series, deserialize(content), content_version(content), downloader.properties.etag)
+    props = downloader.properties
+    seq = int((props.metadata or {}).get("seq", 0))
+    return CuratedSeries(series, deserialize(content), content_version(content), props.etag, seq)
 
 
 def _backoff(attempt: int) -> None:
     time.sleep(random.uniform(0, min(0.5, 0.02 * 2**attempt)))
 
 
-def _write(client: ContainerClient, series: str, merged: dict[date, float], current: CuratedSeries | None) -> str:
-    """Write one series' merged days (create-only, or against the ETag read); returns its version."""
+def _entry(metadata: dict[str, str], last_modified: datetime) -> dict:
+    """A manifest entry from a series blob's metadata; `seq` orders the writes of one series."""
+    return {
+        "version": metadata["version"],
+        "rows": int(metadata["rows"]),
+        "start": metadata["start"],
+        "end": metadata["end"],
+        "seq": int(metadata.get("seq", 0)),
+        "updated_at": last_modified.astimezone(UTC).isoformat(),
+    }
+
+
+def _write(client: ContainerClient, series: str, merged: dict[date, float], current: CuratedSeries | None) -> dict:
+    """Write one series' merged days (create-only, or against the ETag read); returns its manifest entry.
+
+    Each write numbers itself one past the version it replaces (`seq`): ETag-guarded writes of one
+    series are totally ordered, so the manifest can keep the newest entry whatever order it hears of them.
+    """
     content = serialize(merged)
-    version = content_version(content)
     metadata = {
-        "version": version,
+        "version": content_version(content),
         "rows": str(len(merged)),
         "start": min(merged).isoformat(),
         "end": max(merged).isoformat(),
+        "seq": str(current.seq + 1 if current else 1),
     }
+    blob = client.get_blob_client(series_blob(series))
     if current is None:
-        client.upload_blob(
-            series_blob(series), content, overwrite=False, metadata=metadata, content_settings=CSV_CONTENT
-        )
+        written = blob.upload_blob(content, overwrite=False, metadata=metadata, content_settings=CSV_CONTENT)
     else:
-        client.upload_blob(
-            series_blob(series),
+        written = blob.upload_blob(
             content,
             overwrite=True,
             metadata=metadata,
@@ -106,7 +122,7 @@ def _write(client: ContainerClient, series: str, merged: dict[date, float], curr
             etag=current.etag,
             match_condition=MatchConditions.IfNotModified,
         )
-    return version
+    return _entry(metadata, written["last_modified"])
 
 
 def merge_series(
@@ -119,8 +135,8 @@ def merge_series(
     """
     if known_new and new_days:
         try:
-            version = _write(client, series, new_days, None)
-            return MergeOutcome(series, True, version, len(new_days), len(new_days), 0)
+            entry = _write(client, series, new_days, None)
+            return MergeOutcome(series, True, entry["version"], len(new_days), len(new_days), 0, entry)
         except ResourceExistsError:
             log.info("series %s appeared meanwhile; merging into it", series)
     for attempt in range(MAX_ATTEMPTS):
@@ -130,14 +146,16 @@ def merge_series(
         added = sum(1 for d in new_days if d not in old)
         updated = sum(1 for d, v in new_days.items() if d in old and old[d] != v)
         if current is not None and added == 0 and updated == 0:
-            return MergeOutcome(series, False, current.version, len(old), 0, 0)
+            props = client.get_blob_client(series_blob(series)).get_blob_properties()
+            entry = _entry(props.metadata, props.last_modified)
+            return MergeOutcome(series, False, current.version, len(old), 0, 0, entry)
         try:
-            version = _write(client, series, merged, current)
+            entry = _write(client, series, merged, current)
         except (ResourceExistsError, ResourceModifiedError):
             log.info("curated write race on series %s (attempt %d); retrying", series, attempt + 1)
             _backoff(attempt)
             continue
-        return MergeOutcome(series, True, version, len(merged), added, updated)
+        return MergeOutcome(series, True, entry["version"], len(merged), added, updated, entry)
     raise ConcurrencyConflict(f"could not merge into series {series} after {MAX_ATTEMPTS} attempts")
 
 
@@ -146,49 +164,28 @@ def dataset_version(entries: dict[str, dict]) -> str:
     return hashlib.sha256(joined.encode()).hexdigest()[:16]
 
 
-def _entry(metadata: dict[str, str], last_modified: datetime) -> dict:
-    return {
-        "version": metadata["version"],
-        "rows": int(metadata["rows"]),
-        "start": metadata["start"],
-        "end": metadata["end"],
-        "updated_at": last_modified.astimezone(UTC).isoformat(),
-    }
+def update_manifest(client: ContainerClient, items: list[MergeOutcome] | list[str]) -> dict:
+    """Record series in the manifest: merge outcomes as they were written, or names as stored now.
 
-
-def _current_entries(client: ContainerClient, series: list[str]) -> dict[str, dict]:
-    """Manifest entries of the given series from their blobs' properties, as stored now.
-
-    Few series: one properties request each (in parallel); many: one listing of the series blobs
-    (5,000 per page), so the cost per series stays constant however large the file is.
+    An entry replaces the manifest's only if its `seq` is not older, so concurrent uploads can
+    record their series in any order and a lost race costs one manifest read and write, nothing per
+    series.
     """
-    if len(series) <= LIST_THRESHOLD:
-        with ThreadPoolExecutor(max_workers=WRITE_CONCURRENCY) as pool:
-            props = pool.map(lambda name: client.get_blob_client(series_blob(name)).get_blob_properties(), series)
-            return {name: _entry(p.metadata, p.last_modified) for name, p in zip(series, props, strict=True)}
-    wanted = {series_blob(name): name for name in series}
     entries = {}
-    for item in client.list_blobs(name_starts_with="series/", include=["metadata"]):
-        name = wanted.get(item.name)
-        if name is not None:
-            entries[name] = _entry(item.metadata, item.last_modified)
-    missing = set(series) - set(entries)
-    if missing:
-        raise ResourceNotFoundError(f"curated series blob(s) missing: {', '.join(sorted(missing)[:5])}")
-    return entries
-
-
-def update_manifest(client: ContainerClient, series: list[str]) -> dict:
-    """Record the current state of the given series in the manifest.
-
-    Each attempt reads the series' blob properties after reading the manifest's ETag, so the
-    manifest that wins the race always describes the newest series contents.
-    """
+    for item in items:
+        if isinstance(item, MergeOutcome):
+            entries[item.series] = item.entry
+        else:
+            props = client.get_blob_client(series_blob(item)).get_blob_properties()
+            entries[item] = _entry(props.metadata, props.last_modified)
     for attempt in range(MAX_ATTEMPTS):
         manifest, etag = read_json(client, MANIFEST)
         manifest = manifest or {"series": {}}
-        manifest["series"].update(_current_entries(client, series))
-        manifest["dataset_version"] = dataset_version(manifest["series"])
+        known = manifest["series"]
+        for name, entry in entries.items():
+            if entry["seq"] >= known.get(name, {}).get("seq", 0):
+                known[name] = entry
+        manifest["dataset_version"] = dataset_version(known)
         manifest["updated_at"] = datetime.now(UTC).isoformat()
         try:
             write_json(client, MANIFEST, manifest, etag=etag, create_only=etag is None)

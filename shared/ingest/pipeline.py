@@ -243,7 +243,7 @@ def process_upload(
                 parsed.series,
             )
         )
-        manifest = update_manifest(curated, [o.series for o in outcomes])
+        manifest = update_manifest(curated, outcomes)
         result.dataset_version = manifest["dataset_version"]
         for outcome in outcomes:
             result.series[outcome.series] = {
