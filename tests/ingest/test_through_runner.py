@@ -48,11 +48,14 @@ def quarantined(settings, name: str) -> list[tuple[bytes, dict]]:
     return found
 
 
-def poison(settings) -> list:
+def poison(settings) -> list[dict]:
+    """This test's poisoned blobs (the queue is the host's, shared by every test of the session)."""
     try:
-        return list(queue(POISON_QUEUE, settings).peek_messages(max_messages=32))
+        messages = queue(POISON_QUEUE, settings).peek_messages(max_messages=32)
     except ResourceNotFoundError:  # no poison queue: nothing was poisoned
         return []
+    bodies = [json.loads(m.content) for m in messages]
+    return [b for b in bodies if b["ContainerName"] == settings.incoming_container]
 
 
 def test_messy_uploads_through_the_runner_are_all_archived_then_ingested_or_quarantined(stack, tmp_path, app_env):
