@@ -18,7 +18,7 @@ _SOURCE = (
 @bp.function_name("ingest")
 @bp.blob_trigger(arg_name="blob", path="%INCOMING_CONTAINER%/{name}", connection="AzureWebJobsStorage", source=_SOURCE)
 def ingest(blob: func.InputStream) -> None:
-    from shared.ingest import process_upload
+    from shared.ingest import ingest_blob
 
     name = blob.name.split("/", 1)[1] if "/" in blob.name else blob.name
-    process_upload(name, blob.read(), metadata=dict(blob.metadata or {}))
+    ingest_blob(name, blob.length, blob.read, metadata=dict(blob.metadata or {}))

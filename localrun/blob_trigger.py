@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 import json
 import logging
 import re
@@ -12,10 +13,12 @@ from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import azure.functions as func
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
+from azure.storage.blob import BlobClient
 
 from localrun.activity import Activity
 from localrun.config import ConfigurationError
@@ -58,6 +61,42 @@ class BlobPath:
 
 def _etag(value: str) -> str:
     return value.strip('"')
+
+
+def _download(client: BlobClient, etag: str) -> bytes:
+    """The content of exactly this version of the blob (ResourceModifiedError if it changed)."""
+    return client.download_blob(etag=f'"{etag}"', match_condition=MatchConditions.IfNotModified).readall()
+
+
+def _reason(exc: Exception) -> str:
+    """One line on why an attempt failed: the exception, the storage error code if any, its first line."""
+    code = getattr(exc, "error_code", None)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}{f' {code}' if code else ''}: {text}"[:500]
+
+
+class _LazyBlobStream(func.blob.InputStream):
+    """The host's InputStream, but the content is downloaded on the first read.
+
+    A function can look at `length` first and leave an oversized blob unread.
+    """
+
+    def __init__(self, client: BlobClient, etag: str, **kwargs: Any) -> None:
+        super().__init__(data=b"", **kwargs)
+        self._client, self._etag, self._loaded = client, etag, False
+        self.changed = False
+
+    def read(self, size: int = -1) -> bytes:
+        if not self._loaded:
+            try:
+                self._io = io.BytesIO(_download(self._client, self._etag))
+            except (ResourceModifiedError, ResourceNotFoundError):
+                self.changed = True
+                raise
+            self._loaded = True
+        return self._io.read(size)
+
+    read1 = read
 
 
 class BlobTrigger:
@@ -162,52 +201,60 @@ class BlobTrigger:
             self._release(name)
 
     def _process_version(self, name: str, etag: str, groups: Mapping[str, str]) -> None:
+        """Up to MAX_ATTEMPTS tries (reading the blob is part of each, as in the host); then poison."""
         client = self._container.get_blob_client(name)
-        try:
-            download = client.download_blob(etag=f'"{etag}"', match_condition=MatchConditions.IfNotModified)
-            data = download.readall()
-        except (ResourceModifiedError, ResourceNotFoundError):
-            log.info(
-                "blob '%s/%s' changed or vanished before processing; the next poll sees it", self.path.container, name
-            )
-            return
-        props = download.properties
         full_name = f"{self.path.container}/{name}"
         binding_data: dict[str, Any] = {**groups, "blobTrigger": full_name, "uri": client.url}
         reason = f"New blob detected({full_name})"
+        failure = ""
         for attempt in range(MAX_ATTEMPTS):
-            value = self._trigger_value(data, full_name, client.url, props)
+            value = None
             try:
+                props = client.get_blob_properties(etag=f'"{etag}"', match_condition=MatchConditions.IfNotModified)
+                value = self._trigger_value(client, etag, full_name, props)
                 self._invoker.invoke(self.spec, value, binding_data, reason, retry_count=attempt)
-            except Exception:  # logged by the invoker; retried below
+            except (ResourceModifiedError, ResourceNotFoundError):
+                self._changed(name)
+                return
+            except Exception as exc:  # a failed invocation is logged by the invoker; retried below
+                if isinstance(value, _LazyBlobStream) and value.changed:
+                    self._changed(name)
+                    return
+                failure = _reason(exc)
+                if value is None:
+                    log.warning("blob '%s' could not be read (attempt %d): %s", full_name, attempt + 1, failure)
                 continue
             self._write_receipt(name, etag, "succeeded", attempt + 1)
             return
-        self._poison(name, etag)
-        self._write_receipt(name, etag, "failed", MAX_ATTEMPTS)
+        self._poison(name, etag, failure)
+        self._write_receipt(name, etag, "failed", MAX_ATTEMPTS, failure)
 
-    def _trigger_value(self, data: bytes, full_name: str, uri: str, props: Any) -> Any:
-        if self.spec.trigger_annotation is bytes:
-            return data
-        if self.spec.trigger_annotation is str:
-            return data.decode("utf-8")
+    def _changed(self, name: str) -> None:
+        log.info("blob '%s/%s' changed or vanished before processing; the next poll sees it", self.path.container, name)
+
+    def _trigger_value(self, client: BlobClient, etag: str, full_name: str, props: Any) -> Any:
+        if self.spec.trigger_annotation in (bytes, str):
+            data = _download(client, etag)
+            return data if self.spec.trigger_annotation is bytes else data.decode("utf-8")
         properties = {
             "ContentType": props.content_settings.content_type,
             "ETag": props.etag,
             "LastModified": props.last_modified.isoformat() if props.last_modified else None,
             "Length": props.size,
         }
-        return func.blob.InputStream(
-            data=data, name=full_name, length=props.size, uri=uri, blob_properties=properties,
+        return _LazyBlobStream(
+            client, etag, name=full_name, length=props.size, uri=client.url, blob_properties=properties,
             metadata=dict(props.metadata or {}),
         )  # fmt: skip
 
-    def _write_receipt(self, name: str, etag: str, status: str, attempts: int) -> None:
+    def _write_receipt(self, name: str, etag: str, status: str, attempts: int, reason: str = "") -> None:
         metadata = {"etag": etag, "status": status, "attempts": str(attempts)}
+        if reason:
+            metadata["reason"] = quote(reason, safe=" :,'()")  # metadata must be ASCII
         self._receipts.upload_blob(self._receipt_prefix + name, b"", overwrite=True, metadata=metadata)
         self._done[name] = etag
 
-    def _poison(self, name: str, etag: str) -> None:
+    def _poison(self, name: str, etag: str, reason: str) -> None:
         message = {
             "Type": "BlobTrigger",
             "FunctionId": f"Host.Functions.{self.spec.name}",
@@ -215,11 +262,12 @@ class BlobTrigger:
             "ContainerName": self.path.container,
             "BlobName": name,
             "ETag": etag,
+            "Reason": reason,  # not in the host's message: why the last attempt failed
         }
         self._storage.queue(DEFAULT_CONNECTION, POISON_QUEUE).send_message(encode_message(json.dumps(message)))
         self._activity.count(self.spec.name, "poisoned")
         log.error(
-            "blob '%s/%s' failed %d times in function '%s': moved to queue '%s'",
-            self.path.container, name, MAX_ATTEMPTS, self.spec.name, POISON_QUEUE,
-            extra={"function": self.spec.name, "blob": name, "etag": etag, "status": "poisoned"},
+            "blob '%s/%s' failed %d times in function '%s': moved to queue '%s' (%s)",
+            self.path.container, name, MAX_ATTEMPTS, self.spec.name, POISON_QUEUE, reason,
+            extra={"function": self.spec.name, "blob": name, "etag": etag, "status": "poisoned", "reason": reason},
         )  # fmt: skip

@@ -215,11 +215,16 @@ def forecast_document(
 
 
 def training_series(days: dict, freq: str | None = None):
-    """The curated days as a regular float series (gaps interpolated) and the number of days filled."""
+    """The curated days as a regular float series (gaps interpolated) and the number of days filled.
+
+    At most MAX_TRAINING_FILL values are filled: older data beyond longer gaps is left out.
+    """
     import pandas as pd
 
+    from shared.ingest.rules import bound_gap_fill
+
     raw = pd.Series(list(days.values()), index=pd.to_datetime(list(days)), dtype="float64").sort_index()
-    return regularize(raw, freq)
+    return bound_gap_fill(*regularize(raw, freq), raw=raw)
 
 
 def handle_request(

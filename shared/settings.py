@@ -41,6 +41,9 @@ class Settings:
     monitoring_container: str = "monitoring"
     retrain_queue: str = "retrain-requests"
     max_upload_bytes: int = 50 * 1024 * 1024
+    upload_earliest_date: str = "2000-01-01"  # README "Upload rules": the date plausibility rule
+    upload_max_days_before_series: int = 366
+    upload_max_future_days: int = 1
     default_series: str = "total"
     champion_cache_seconds: int = 2
     drift_schedule: str = "0 30 2 * * *"  # NCRONTAB of the monitor timer (binding %DRIFT_SCHEDULE%)

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 MAX_ATTEMPTS = 50
 CSV_CONTENT = ContentSettings(content_type="text/csv")
+WRITE_CONCURRENCY = 8  # parallel per-series requests of one upload (the SDK's connection pool holds 10)
 
 
 def series_blob(series: str) -> str:
@@ -48,12 +49,13 @@ def deserialize(content: bytes) -> dict[date, float]:
 
 @dataclass(frozen=True)
 class CuratedSeries:
-    """One series as stored: daily values, the blob's ETag and the content version."""
+    """One series as stored: daily values, the blob's ETag, the content version and its write number."""
 
     series: str
     days: dict[date, float]
     version: str
     etag: str
+    seq: int = 0
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class MergeOutcome:
     rows: int
     added: int
     updated: int
+    entry: dict  # the series' manifest entry as written (or found, when nothing changed)
 
 
 def read_series(client: ContainerClient, series: str) -> CuratedSeries | None:
@@ -72,15 +75,70 @@ def read_series(client: ContainerClient, series: str) -> CuratedSeries | None:
     except ResourceNotFoundError:
         return None
     content = downloader.readall()
-    return CuratedSeries(series, deserialize(content), content_version(content), downloader.properties.etag)
+    props = downloader.properties
+    seq = int((props.metadata or {}).get("seq", 0))
+    return CuratedSeries(series, deserialize(content), content_version(content), props.etag, seq)
 
 
 def _backoff(attempt: int) -> None:
     time.sleep(random.uniform(0, min(0.5, 0.02 * 2**attempt)))
 
 
-def merge_series(client: ContainerClient, series: str, new_days: dict[date, float]) -> MergeOutcome:
-    """Upsert days into one series (a restated date takes the new value), retrying lost races."""
+def _entry(metadata: dict[str, str], last_modified: datetime) -> dict:
+    """A manifest entry from a series blob's metadata; `seq` orders the writes of one series."""
+    return {
+        "version": metadata["version"],
+        "rows": int(metadata["rows"]),
+        "start": metadata["start"],
+        "end": metadata["end"],
+        "seq": int(metadata.get("seq", 0)),
+        "updated_at": last_modified.astimezone(UTC).isoformat(),
+    }
+
+
+def _write(client: ContainerClient, series: str, merged: dict[date, float], current: CuratedSeries | None) -> dict:
+    """Write one series' merged days (create-only, or against the ETag read); returns its manifest entry.
+
+    Each write numbers itself one past the version it replaces (`seq`): ETag-guarded writes of one
+    series are totally ordered, so the manifest can keep the newest entry whatever order it hears of them.
+    """
+    content = serialize(merged)
+    metadata = {
+        "version": content_version(content),
+        "rows": str(len(merged)),
+        "start": min(merged).isoformat(),
+        "end": max(merged).isoformat(),
+        "seq": str(current.seq + 1 if current else 1),
+    }
+    blob = client.get_blob_client(series_blob(series))
+    if current is None:
+        written = blob.upload_blob(content, overwrite=False, metadata=metadata, content_settings=CSV_CONTENT)
+    else:
+        written = blob.upload_blob(
+            content,
+            overwrite=True,
+            metadata=metadata,
+            content_settings=CSV_CONTENT,
+            etag=current.etag,
+            match_condition=MatchConditions.IfNotModified,
+        )
+    return _entry(metadata, written["last_modified"])
+
+
+def merge_series(
+    client: ContainerClient, series: str, new_days: dict[date, float], *, known_new: bool = False
+) -> MergeOutcome:
+    """Upsert days into one series (a restated date takes the new value), retrying lost races.
+
+    `known_new` (the manifest has no such series) tries a create-only write before any read: one
+    request per new series; if the series exists after all, the usual read-merge-write follows.
+    """
+    if known_new and new_days:
+        try:
+            entry = _write(client, series, new_days, None)
+            return MergeOutcome(series, True, entry["version"], len(new_days), len(new_days), 0, entry)
+        except ResourceExistsError:
+            log.info("series %s appeared meanwhile; merging into it", series)
     for attempt in range(MAX_ATTEMPTS):
         current = read_series(client, series)
         old = current.days if current else {}
@@ -88,35 +146,16 @@ def merge_series(client: ContainerClient, series: str, new_days: dict[date, floa
         added = sum(1 for d in new_days if d not in old)
         updated = sum(1 for d, v in new_days.items() if d in old and old[d] != v)
         if current is not None and added == 0 and updated == 0:
-            return MergeOutcome(series, False, current.version, len(old), 0, 0)
-        content = serialize(merged)
-        version = content_version(content)
-        metadata = {
-            "version": version,
-            "rows": str(len(merged)),
-            "start": min(merged).isoformat(),
-            "end": max(merged).isoformat(),
-        }
+            props = client.get_blob_client(series_blob(series)).get_blob_properties()
+            entry = _entry(props.metadata, props.last_modified)
+            return MergeOutcome(series, False, current.version, len(old), 0, 0, entry)
         try:
-            if current is None:
-                client.upload_blob(
-                    series_blob(series), content, overwrite=False, metadata=metadata, content_settings=CSV_CONTENT
-                )
-            else:
-                client.upload_blob(
-                    series_blob(series),
-                    content,
-                    overwrite=True,
-                    metadata=metadata,
-                    content_settings=CSV_CONTENT,
-                    etag=current.etag,
-                    match_condition=MatchConditions.IfNotModified,
-                )
+            entry = _write(client, series, merged, current)
         except (ResourceExistsError, ResourceModifiedError):
             log.info("curated write race on series %s (attempt %d); retrying", series, attempt + 1)
             _backoff(attempt)
             continue
-        return MergeOutcome(series, True, version, len(merged), added, updated)
+        return MergeOutcome(series, True, entry["version"], len(merged), added, updated, entry)
     raise ConcurrencyConflict(f"could not merge into series {series} after {MAX_ATTEMPTS} attempts")
 
 
@@ -125,26 +164,28 @@ def dataset_version(entries: dict[str, dict]) -> str:
     return hashlib.sha256(joined.encode()).hexdigest()[:16]
 
 
-def update_manifest(client: ContainerClient, series: list[str]) -> dict:
-    """Record the current state of the given series in the manifest.
+def update_manifest(client: ContainerClient, items: list[MergeOutcome] | list[str]) -> dict:
+    """Record series in the manifest: merge outcomes as they were written, or names as stored now.
 
-    Each attempt reads the series' blob properties after reading the manifest's ETag, so the
-    manifest that wins the race always describes the newest series contents.
+    An entry replaces the manifest's only if its `seq` is not older, so concurrent uploads can
+    record their series in any order and a lost race costs one manifest read and write, nothing per
+    series.
     """
+    entries = {}
+    for item in items:
+        if isinstance(item, MergeOutcome):
+            entries[item.series] = item.entry
+        else:
+            props = client.get_blob_client(series_blob(item)).get_blob_properties()
+            entries[item] = _entry(props.metadata, props.last_modified)
     for attempt in range(MAX_ATTEMPTS):
         manifest, etag = read_json(client, MANIFEST)
         manifest = manifest or {"series": {}}
-        for name in series:
-            props = client.get_blob_client(series_blob(name)).get_blob_properties()
-            meta = props.metadata
-            manifest["series"][name] = {
-                "version": meta["version"],
-                "rows": int(meta["rows"]),
-                "start": meta["start"],
-                "end": meta["end"],
-                "updated_at": props.last_modified.astimezone(UTC).isoformat(),
-            }
-        manifest["dataset_version"] = dataset_version(manifest["series"])
+        known = manifest["series"]
+        for name, entry in entries.items():
+            if entry["seq"] >= known.get(name, {}).get("seq", 0):
+                known[name] = entry
+        manifest["dataset_version"] = dataset_version(known)
         manifest["updated_at"] = datetime.now(UTC).isoformat()
         try:
             write_json(client, MANIFEST, manifest, etag=etag, create_only=etag is None)
@@ -158,3 +199,8 @@ def update_manifest(client: ContainerClient, series: list[str]) -> dict:
 def read_manifest(client: ContainerClient) -> dict:
     manifest, _ = read_json(client, MANIFEST)
     return manifest or {"series": {}, "dataset_version": None}
+
+
+def known_starts(manifest: dict) -> dict[str, date]:
+    """The first curated date of every series in a manifest."""
+    return {name: date.fromisoformat(entry["start"]) for name, entry in manifest["series"].items()}

@@ -7,10 +7,14 @@ Rules (the upload contract; README "Upload rules" states them for users):
   decimal comma (``1234,56``) is accepted.
 - Columns: a date column, a value column and optionally ``series_id``; names are matched without
   case, spaces or underscores. Missing or ambiguous columns reject the file.
-- Dates: ISO 8601 (a time of day is allowed and dropped); dates more than one day in the future
-  are rejected. Values: finite numbers; an empty or textual value rejects the file.
+- Dates: ISO 8601 (a time of day is allowed and dropped), plausible by `UploadRules`: not before
+  the earliest date, not more than `max_days_before_series` days before the first date already
+  known for the series, not more than `max_future_days` after today (UTC). Values: finite numbers;
+  an empty or textual value rejects the file.
+- With a series_id column every row names its series: an empty or blank cell is an error.
 - Several rows on one (series, date) are transactions and are summed. Individual rows may be
-  negative (returns) but a negative daily total is rejected.
+  negative (returns) but a negative daily total is rejected, and so is a total that is not finite
+  (rows that overflow when summed).
 - Gaps are kept as gaps: no row is invented at ingestion.
 - An empty file, a header without rows, or a file over the size limit is rejected.
 """
@@ -22,10 +26,12 @@ import csv
 import io
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from shared.errors import UploadRejected
+from shared.ingest.rules import UploadRules
 
 DATE_COLUMNS = ("date", "ds", "transactiondate", "orderdate", "day", "timestamp", "salesdate")
 VALUE_COLUMNS = ("value", "y", "amount", "paidamount", "sales", "revenue", "totaldue", "total")
@@ -34,7 +40,11 @@ DELIMITERS = (",", ";", "\t", "|")
 SERIES_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 SERIES_RULE = "series_id must be 1-64 letters, digits, '.', '_' or '-'"
 MAX_PROBLEMS = 50
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
+_ISO_DATE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$", re.ASCII
+)
+# A plain decimal number in ASCII digits (float() alone also takes '1_000', other scripts' digits, 'nan').
+_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -107,27 +117,89 @@ def _parse_value(text: str, decimal_comma: bool) -> float:
         raise ValueError("missing value")
     if decimal_comma and "," in raw and "." not in raw:
         raw = raw.replace(",", ".")
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError("not a number") from None
+    if not _NUMBER.match(raw):
+        raise ValueError("not a number")
+    value = float(raw)
     if not math.isfinite(value):
         raise ValueError("not a finite number")
     return value
+
+
+class _DateRule:
+    """Parses date cells (each distinct text once) and applies the plausibility rule per series."""
+
+    def __init__(self, rules: UploadRules, today: date, known_start: Mapping[str, date]) -> None:
+        self.rules = rules
+        self.latest = today + timedelta(days=rules.max_future_days)
+        self.known_start = known_start
+        self._cache: dict[str, date | str] = {}
+
+    def parse(self, text: str) -> date:
+        found = self._cache.get(text)
+        if found is None:
+            try:
+                found = _parse_date(text)
+                if found < self.rules.earliest_date:
+                    earliest = self.rules.earliest_date.isoformat()
+                    found = f"before the earliest accepted date {earliest} (UPLOAD_EARLIEST_DATE)"
+                elif found > self.latest:
+                    found = (
+                        f"date is in the future: more than {self.rules.max_future_days} day(s) after today "
+                        "(UPLOAD_MAX_FUTURE_DAYS)"
+                    )
+            except ValueError as exc:
+                found = str(exc)
+            self._cache[text] = found
+        if isinstance(found, str):
+            raise ValueError(found)
+        return found
+
+    def check_series(self, series: str, day: date) -> None:
+        start = self.known_start.get(series)
+        if start is not None and (start - day).days > self.rules.max_days_before_series:
+            raise ValueError(
+                f"{(start - day).days} days before the first date of series {series} ({start.isoformat()}); "
+                f"at most {self.rules.max_days_before_series} (UPLOAD_MAX_DAYS_BEFORE_SERIES)"
+            )
+
+
+def _lines_of(reader, keys: set[tuple[str, date]], columns: tuple[int, int | None], width: int, parse_day, default):
+    """Second pass, only for a rejected file: the line numbers of the rows of the given (series, day)s."""
+    date_i, series_i = columns
+    found: dict[tuple[str, date], list[int]] = {key: [] for key in keys}
+    for line_no, row in enumerate(reader, start=2):
+        if len(row) != width:
+            continue
+        try:
+            key = ((row[series_i].strip() if series_i is not None else default), parse_day(row[date_i]))
+        except (ValueError, IndexError):
+            continue
+        if key in found:
+            found[key].append(line_no)
+    return found
 
 
 def parse_upload(
     data: bytes,
     *,
     default_series: str = "total",
-    max_bytes: int = 50 * 1024 * 1024,
+    max_bytes: int | None = None,
     today: date | None = None,
+    rules: UploadRules | None = None,
+    known_start: Mapping[str, date] | None = None,
 ) -> ParsedUpload:
-    """Parse and validate one uploaded file; raise UploadRejected listing every problem found."""
-    if len(data) > max_bytes:
+    """Parse and validate one uploaded file; raise UploadRejected listing every problem found.
+
+    `known_start` maps a series to the first date already curated for it (the plausibility rule
+    bounds how far before it a file may reach).
+    """
+    rules = rules or UploadRules()
+    if max_bytes is not None:
+        rules = UploadRules(max_bytes, rules.earliest_date, rules.max_days_before_series, rules.max_future_days)
+    if len(data) > rules.max_bytes:
         raise UploadRejected(
             "file too large",
-            [{"line": None, "column": None, "reason": f"{len(data)} bytes exceeds the limit of {max_bytes}"}],
+            [{"line": None, "column": None, "reason": f"{len(data)} bytes exceeds the limit of {rules.max_bytes}"}],
         )
     if not data.strip():
         raise UploadRejected("file is empty", [{"line": None, "column": None, "reason": "no content"}])
@@ -151,11 +223,12 @@ def parse_upload(
     date_i = _pick(header, DATE_COLUMNS, "date", required=True)
     value_i = _pick(header, VALUE_COLUMNS, "value", required=True)
     series_i = _pick(header, SERIES_COLUMNS, "series_id", required=False)
-    latest = (today or datetime.now(UTC).date()) + timedelta(days=1)
+    dates = _DateRule(rules, today or datetime.now(UTC).date(), known_start or {})
+    decimal_comma = delimiter == ";"
 
     problems: list[dict] = []
     daily: dict[str, dict[date, float]] = {}
-    lines: dict[tuple[str, date], list[int]] = {}
+    valid_series: set[str] = set()
     rows = 0
     for line_no, row in enumerate(reader, start=2):
         if not row or all(not cell.strip() for cell in row):
@@ -166,45 +239,59 @@ def parse_upload(
                 {"line": line_no, "column": None, "reason": f"{len(row)} fields where the header has {len(header)}"}
             )
             continue
+        if series_i is None:
+            series = default_series
+        else:
+            series = row[series_i].strip()
+            if not series:
+                problems.append(
+                    {"line": line_no, "column": header[series_i], "value": row[series_i], "reason": "empty series_id"}
+                )
+                continue
+        if series not in valid_series:
+            if not SERIES_ID.match(series):
+                column = header[series_i] if series_i is not None else None
+                problems.append({"line": line_no, "column": column, "value": series, "reason": SERIES_RULE})
+                continue
+            valid_series.add(series)
         try:
-            day = _parse_date(row[date_i])
-            if day > latest:
-                raise ValueError("date is in the future")
+            day = dates.parse(row[date_i])
+            dates.check_series(series, day)
         except ValueError as exc:
             problems.append({"line": line_no, "column": header[date_i], "value": row[date_i], "reason": str(exc)})
             continue
         try:
-            value = _parse_value(row[value_i], decimal_comma=delimiter == ";")
+            value = _parse_value(row[value_i], decimal_comma)
         except ValueError as exc:
             problems.append({"line": line_no, "column": header[value_i], "value": row[value_i], "reason": str(exc)})
             continue
-        series = row[series_i].strip() if series_i is not None else ""
-        series = series or default_series
-        if not SERIES_ID.match(series):
-            problems.append(
-                {
-                    "line": line_no,
-                    "column": header[series_i] if series_i is not None else None,
-                    "value": series,
-                    "reason": SERIES_RULE,
-                }
-            )
-            continue
-        per_day = daily.setdefault(series, {})
+        per_day = daily.get(series)
+        if per_day is None:
+            per_day = daily[series] = {}
         per_day[day] = per_day.get(day, 0.0) + value
-        lines.setdefault((series, day), []).append(line_no)
 
     if rows == 0:
         raise UploadRejected("file has no data rows", [{"line": None, "column": None, "reason": "header only"}])
-    for (series, day), line_nos in lines.items():
-        if daily[series][day] < 0:
+    bad_totals = {
+        (series, day): total
+        for series, per_day in daily.items()
+        for day, total in per_day.items()
+        if total < 0 or not math.isfinite(total)
+    }
+    if bad_totals:
+        rest = csv.reader(io.StringIO(text), delimiter=delimiter)
+        next(rest)
+        lines = _lines_of(rest, set(bad_totals), (date_i, series_i), len(header), dates.parse, default_series)
+        for (series, day), total in bad_totals.items():
+            line_nos = lines[(series, day)]
+            what = "negative" if total < 0 else "not a finite"
             problems.append(
                 {
                     "line": line_nos[0],
                     "column": header[value_i],
-                    "value": round(daily[series][day], 6),
-                    "reason": f"negative daily total for {series} on {day.isoformat()} "
-                    f"(lines {', '.join(map(str, line_nos[:10]))})",
+                    "value": round(total, 6) if math.isfinite(total) else str(total),
+                    "reason": f"{what} daily total for {series} on {day.isoformat()} "
+                    f"(lines {', '.join(map(str, line_nos[:10]))}{', ...' if len(line_nos) > 10 else ''})",
                 }
             )
     if problems:

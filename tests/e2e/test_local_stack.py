@@ -108,8 +108,10 @@ def test_malformed_upload_through_the_runner_changes_nothing(stack, tmp_path, ap
     bad.write_bytes(b"TransactionDate,PaidAmount\n2013-10-01,12\n2013-10-02,twelve\n")
     assert cli(["upload", str(bad)]) == 0
     quarantine = container(app_env.quarantine_container, app_env)
-    wait_for(lambda: quarantine.get_blob_client("broken.csv.error.json").exists())
-    report = json.loads(quarantine.download_blob("broken.csv.error.json").readall())
+    (report_name,) = wait_for(
+        lambda: [b.name for b in quarantine.list_blobs() if b.name.endswith("/broken.csv.error.json")]
+    )
+    report = json.loads(quarantine.download_blob(report_name).readall())
     assert report["problems"] == [{"line": 3, "column": "PaidAmount", "value": "twelve", "reason": "not a number"}]
     assert stack.wait_idle(60)
     after = champion_forecast(stack)

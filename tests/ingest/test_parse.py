@@ -7,6 +7,7 @@ import pytest
 
 from shared.errors import UploadRejected
 from shared.ingest.parse import parse_upload
+from shared.ingest.rules import UploadRules
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "adventureworks_daily_transactions.csv"
@@ -64,8 +65,7 @@ def test_bom_timestamps_and_series_column():
     assert parsed.encoding == "utf-8"
     assert parsed.daily == {
         "store-1": {date(2014, 6, 1): 15.0},
-        "store-2": {date(2014, 6, 1): 3.0},
-        "total": {date(2014, 6, 2): 4.0},
+        "store-2": {date(2014, 6, 1): 3.0, date(2014, 6, 2): 4.0},
     }
 
 
@@ -80,7 +80,7 @@ def test_utf16_with_bom_is_accepted_and_latin1_is_rejected():
 
 def test_dates_more_than_a_day_ahead_are_rejected():
     error = rejected(b"date,value\n2030-01-03,5\n", today=date(2030, 1, 1))
-    assert error.problems[0]["reason"] == "date is in the future"
+    assert error.problems[0]["reason"].startswith("date is in the future: more than 1 day(s) after today")
     tomorrow = parse_upload(b"date,value\n2030-01-02,5\n", today=date(2030, 1, 1))  # time-zone slack
     assert tomorrow.daily == {"total": {date(2030, 1, 2): 5.0}}
 
@@ -101,3 +101,52 @@ def test_problem_list_is_capped_but_counted():
     error = rejected(body.encode())
     assert len(error.problems) == 50
     assert str(error).startswith("120 problem(s) found; first 50 listed")
+
+
+def test_daily_total_that_overflows_is_rejected_with_its_lines():
+    error = rejected((DATA / "overflow_total.csv").read_bytes())
+    assert [(p["line"], p["value"]) for p in error.problems] == [(3, "inf")]
+    assert error.problems[0]["reason"] == "not a finite daily total for total on 2014-01-11 (lines 3, 4)"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["nan", "inf", "-Infinity", "1_000", "١٢٣", "0x10", "1e400", "12.5.1"],
+)
+def test_values_are_plain_finite_decimal_numbers(text):
+    error = rejected(f"date,value\n2014-06-01,{text}\n".encode())
+    assert error.problems[0]["line"] == 2 and error.problems[0]["reason"] in ("not a number", "not a finite number")
+
+
+def test_date_before_the_earliest_date_is_rejected_with_its_line():
+    error = rejected((DATA / "implausible_date.csv").read_bytes())
+    assert [(p["line"], p["value"]) for p in error.problems] == [(4, "0014-03-15")]
+    assert "before the earliest accepted date 2000-01-01 (UPLOAD_EARLIEST_DATE)" in error.problems[0]["reason"]
+    assert "1900-01-01" in str(rejected(b"date,value\n1900-01-01,5\n").problems)
+    assert rejected("date,value\n٢٠١٤-01-01,5\n".encode()).problems[0]["reason"].startswith("not an ISO 8601")
+
+
+def test_the_date_rule_is_configurable():
+    rules = UploadRules(earliest_date=date(1850, 1, 1), max_future_days=30)
+    parsed = parse_upload(b"date,value\n1900-01-01,5\n2030-01-20,6\n", rules=rules, today=date(2030, 1, 1))
+    assert parsed.daily == {"total": {date(1900, 1, 1): 5.0, date(2030, 1, 20): 6.0}}
+    error = rejected(b"date,value\n2030-02-01,5\n", rules=rules, today=date(2030, 1, 1))
+    assert "more than 30 day(s) after today" in error.problems[0]["reason"]
+
+
+def test_a_file_may_not_reach_far_before_a_series_known_range():
+    known = {"store-1": date(2014, 1, 1)}
+    body = b"series_id,date,value\nstore-1,2013-01-01,5\nstore-1,2012-12-30,5\nstore-2,2001-01-01,1\n"
+    error = rejected(body, known_start=known)
+    assert [p["line"] for p in error.problems] == [3]
+    assert error.problems[0]["reason"] == (
+        "367 days before the first date of series store-1 (2014-01-01); at most 366 (UPLOAD_MAX_DAYS_BEFORE_SERIES)"
+    )
+    wider = UploadRules(max_days_before_series=400)
+    assert len(parse_upload(body, known_start=known, rules=wider).daily["store-1"]) == 2
+
+
+def test_an_empty_series_id_cell_is_an_error_for_its_line():
+    error = rejected((DATA / "blank_series_id.csv").read_bytes(), default_series="total")
+    assert [(p["line"], p["reason"]) for p in error.problems] == [(3, "empty series_id"), (4, "empty series_id")]
+    assert error.problems[0]["column"] == "series_id"

@@ -67,8 +67,9 @@ def test_malformed_file_is_quarantined_and_changes_nothing_else(settings, bad):
     result = land(settings, bad, data)
     assert result.status == "rejected"
     quarantine = container(settings.quarantine_container, settings)
-    assert quarantine.download_blob(bad).readall() == data
-    report = json.loads(quarantine.download_blob(f"{bad}.error.json").readall())
+    assert result.quarantined_as.endswith(f"/{bad}")
+    assert quarantine.download_blob(result.quarantined_as).readall() == data
+    report = json.loads(quarantine.download_blob(f"{result.quarantined_as}.error.json").readall())
     assert report["file"] == bad and report["problems"] and report["archived_as"] == result.archived_as
     assert curated.download_blob("series/total.csv").readall() == before_series
     assert read_manifest(curated)["dataset_version"] == before_manifest["dataset_version"]
@@ -83,7 +84,9 @@ def test_malformed_file_is_quarantined_and_changes_nothing_else(settings, bad):
 def test_bad_values_report_names_rows_and_reasons(settings):
     result = land(settings, "bad_values.csv", (DATA / "bad_values.csv").read_bytes())
     report = json.loads(
-        container(settings.quarantine_container, settings).download_blob("bad_values.csv.error.json").readall()
+        container(settings.quarantine_container, settings)
+        .download_blob(f"{result.quarantined_as}.error.json")
+        .readall()
     )
     assert [(p["line"], p["reason"]) for p in report["problems"]] == [
         (3, "not an ISO 8601 date (YYYY-MM-DD)"),

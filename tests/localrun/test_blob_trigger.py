@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from urllib.parse import unquote
 
 import pytest
 
@@ -111,10 +112,32 @@ def test_failing_blob_goes_to_poison_queue_after_five_attempts(start_runner, sam
             "ContainerName": sample_env["SAMPLE_IN_CONTAINER"],
             "BlobName": "bad.csv",
             "ETag": uploaded.get_blob_properties().etag.strip('"'),
+            "Reason": f"ValueError: {sample_env['SAMPLE_IN_CONTAINER']}/bad.csv asked to fail",
         }
     ]
     assert _receipt(store, sample_env, "bad.csv")["status"] == "failed"
     assert not store.container(sample_env["SAMPLE_OUT_CONTAINER"]).get_blob_client("bad.csv.json").exists()
+
+
+def test_blob_that_cannot_be_read_is_poisoned_with_the_reason_not_retried_forever(start_runner, sample_env, store):
+    incoming = store.container(sample_env["SAMPLE_IN_CONTAINER"])
+    incoming.create_container()
+    blob = incoming.upload_blob("locked.csv", b"date,value\n2014-01-01,1\n")
+    blob.set_standard_blob_tier("Archive")  # every download now fails (409 BlobArchived), like a denied read
+    runner = start_runner(env=sample_env)
+
+    assert runner.wait_idle(15)
+    time.sleep(1.0)  # ten more polls
+    assert runner.wait_idle(10)
+    counters = runner.counter("on_blob")
+    assert (counters.processed, counters.failed, counters.poisoned) == (0, 5, 1)
+    poisoned = [json.loads(m) for m in store.peek(POISON_QUEUE)]
+    mine = [m for m in poisoned if m["ContainerName"] == sample_env["SAMPLE_IN_CONTAINER"]]
+    assert len(mine) == 1 and mine[0]["BlobName"] == "locked.csv"
+    assert "BlobArchived" in mine[0]["Reason"]
+    receipt = _receipt(store, sample_env, "locked.csv")
+    assert receipt["status"] == "failed" and receipt["attempts"] == "5"
+    assert "BlobArchived" in unquote(receipt["reason"])
 
 
 def test_blob_path_pattern_and_prefix():
