@@ -105,6 +105,8 @@ module dataStorage 'app/storage.bicep' = {
     queues: [
       'retrain-requests'
       'retrain-requests-poison'
+      'monitor-requests'
+      'monitor-requests-poison'
     ]
     fileShares: []
   }

@@ -40,6 +40,7 @@ class Settings:
     models_container: str = "models"
     monitoring_container: str = "monitoring"
     retrain_queue: str = "retrain-requests"
+    monitor_queue: str = "monitor-requests"  # the monitor timer's check requests (binding %MONITOR_QUEUE%)
     max_upload_bytes: int = 50 * 1024 * 1024
     default_series: str = "total"
     champion_cache_seconds: int = 2

@@ -9,6 +9,7 @@ EXPECTED = {
     "ingest": ("blobTrigger", {"path": "%INCOMING_CONTAINER%/{name}", "connection": "AzureWebJobsStorage"}),
     "monitor": ("timerTrigger", {"schedule": "%DRIFT_SCHEDULE%", "runOnStartup": False}),
     "retrain": ("queueTrigger", {"queueName": "%RETRAIN_QUEUE%", "connection": "AzureWebJobsStorage"}),
+    "monitor_check": ("queueTrigger", {"queueName": "%MONITOR_QUEUE%", "connection": "AzureWebJobsStorage"}),
     "forecast": ("httpTrigger", {"route": "forecast", "authLevel": func.AuthLevel.FUNCTION}),
     "models": ("httpTrigger", {"route": "models", "authLevel": func.AuthLevel.FUNCTION}),
     "health": ("httpTrigger", {"route": "health", "authLevel": func.AuthLevel.ANONYMOUS}),

@@ -30,6 +30,7 @@ param triggerFunctions array = [
   'ingest'
   'retrain'
   'monitor'
+  'monitor_check'
 ]
 
 var stagingSlotName = 'staging'
@@ -131,6 +132,10 @@ var commonSettings = [
   {
     name: 'RETRAIN_QUEUE'
     value: 'retrain-requests'
+  }
+  {
+    name: 'MONITOR_QUEUE'
+    value: 'monitor-requests'
   }
   {
     name: 'DRIFT_SCHEDULE'
