@@ -19,7 +19,9 @@ constants in shared/monitoring/thresholds.py on fresh series (seeds from 0): fal
 and case, and detection of each injected change within 28 days (6 months) of its start, in the lineage
 case. The profile oracle (`Drawn.oracle_llr`) is calibrated to the same false-alarm target per stratum.
 
-Usage: python -m bench.drift_calibration [--series 100] [--jobs 2] [--calibrate] [--strata a,b] [--json F]
+Usage: python -m bench.drift_calibration --calibrate --calibration-series 25 --raw cal.json   # stable runs
+       python -m bench.drift_calibration --series 20 --raw eval.json                          # every change
+       python -m bench.drift_calibration --report cal.json eval.json                          # the tables
        python -m bench.drift_calibration --adventureworks
 """
 
@@ -366,6 +368,11 @@ def adventureworks_check() -> dict:
     return out
 
 
+def load(path: str):
+    with open(path) as handle:
+        return json.load(handle)
+
+
 def cpu_seconds() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -380,6 +387,13 @@ def main() -> None:
     parser.add_argument("--strata", help="comma-separated strata (default all)")
     parser.add_argument("--calibrate", action="store_true", help="print calibrated thresholds instead of evaluating")
     parser.add_argument("--adventureworks", action="store_true", help="check the sample's last month only")
+    parser.add_argument("--raw", help="write every series' statistics to this file (JSON) for --report")
+    parser.add_argument(
+        "--report",
+        nargs=2,
+        metavar=("CALIBRATION_RAW", "EVALUATION_RAW"),
+        help="calibrate on the first raw file and evaluate on the second (no simulation)",
+    )
     parser.add_argument("--json", help="also write the summary to this file")
     args = parser.parse_args()
     print(machine())
@@ -389,22 +403,29 @@ def main() -> None:
     if args.adventureworks:
         output = adventureworks_check()
         print(json.dumps(output, indent=2))
-    elif args.calibrate:
-        calibration = collect(strata, calibration_seeds, True, args.jobs)
-        calibrated_at = time.perf_counter() - started
-        output = {"calibration": calibrate(calibration), "calibration_wall_s": calibrated_at}
-        print(json.dumps(output, indent=2))
-        print(f"calibration: {calibrated_at:.0f} s wall, {cpu_seconds():.0f} CPU s")
-        if args.series:  # the calibrated thresholds on the evaluation seeds, before they go into the code
-            results = collect(strata, range(args.series), False, args.jobs)
-            output["evaluation"] = evaluate_results(results, oracle_limits(calibration), output["calibration"])
-            print_evaluation(output["evaluation"])
+    elif args.report:
+        calibration, results = (load(path) for path in args.report)
+        calibrated = calibrate(calibration)
+        output = {
+            "calibration": calibrated,
+            "evaluation": evaluate_results(results, oracle_limits(calibration), calibrated),
+            "evaluation_with_thresholds_in_code": evaluate_results(results, oracle_limits(calibration)),
+        }
+        print(json.dumps(calibrated, indent=2))
+        print("\nWith the calibrated thresholds:")
+        print_evaluation(output["evaluation"])
+        print("\nWith the thresholds in shared/monitoring/thresholds.py:")
+        print_evaluation(output["evaluation_with_thresholds_in_code"])
     else:
-        calibration = collect(strata, calibration_seeds, True, args.jobs)  # the oracle's thresholds
-        results = collect(strata, range(args.series), False, args.jobs)
-        output = evaluate_results(results, oracle_limits(calibration))
-        output["_thresholds"] = {fam: th.thresholds_for(fam) for fam in ("D", "M")}
-        print_evaluation({k: v for k, v in output.items() if not k.startswith("_")})
+        seeds = calibration_seeds if args.calibrate else range(args.series)
+        results = collect(strata, seeds, args.calibrate, args.jobs)
+        output = {"series": len(results)}
+        if args.raw:
+            with open(args.raw, "w") as handle:
+                json.dump(results, handle)
+        if args.calibrate:
+            output["calibration"] = calibrate(results)
+            print(json.dumps(output["calibration"], indent=2))
     wall = time.perf_counter() - started
     print(f"\n{wall:.0f} s wall, {cpu_seconds():.0f} CPU s (including worker processes)")
     if args.json:

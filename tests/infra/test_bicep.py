@@ -91,7 +91,8 @@ def test_data_account_has_the_containers_and_queues_the_app_uses(bicep_documents
     params = _module_params(bicep_documents, "dataStorage")
     defaults = Settings(None, None)
     assert sorted(params["containers"]) == sorted(defaults.containers)
-    assert sorted(params["queues"]) == sorted([defaults.retrain_queue, f"{defaults.retrain_queue}-poison"])
+    queues = [defaults.retrain_queue, defaults.monitor_queue]
+    assert sorted(params["queues"]) == sorted(queues + [f"{name}-poison" for name in queues])
     assert params["allowSharedKeyAccess"] is False
 
 
