@@ -36,6 +36,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
+import pandas as pd
 
 from bench.common import adventureworks, machine
 from bench.drift_corpus import STRATA, STRATUM, Drawn, draw, sample_character
@@ -344,9 +345,17 @@ def adventureworks_check() -> dict:
     selection = select_model(y.iloc[: -2 * w])
     previous = selection.model
     champion = fit_spec(y.iloc[:-w], selection.spec)
-    served = previous.predict(w, levels=STORED_LEVELS).clip(lower=0)
-    served = served._append(champion.predict(w, levels=STORED_LEVELS).clip(lower=0))
-    served["version"] = ["previous"] * w + ["champion"] * w
+    paths = [m.predict(90, levels=STORED_LEVELS).clip(lower=0) for m in (previous, champion)]
+    path_sds = {
+        name: path_sd({c: p[c].to_numpy() for c in p}, COLUMNS)
+        for name, p in zip(("previous", "champion"), paths, strict=True)
+    }
+    served = pd.concat(
+        [
+            p.iloc[:w].assign(version=name, horizon=range(1, w + 1))
+            for name, p in zip(("previous", "champion"), paths, strict=True)
+        ]
+    )
     out = {}
     for label, data, trained in (
         ("right after the retrain (window served by the previous champion)", y.iloc[:-w], y.index[-2 * w - 1]),
@@ -358,6 +367,7 @@ def adventureworks_check() -> dict:
             trained_through=trained.date(),
             served=served,
             expected_mase=selection.backtest["metrics"]["mase"],
+            path_sds=path_sds,
         )
         out[label] = {
             "window": result.window,

@@ -163,8 +163,9 @@ def local_runner(settings, connection_string: str, tmp_path: Path) -> Iterator[s
         "MODELS_CONTAINER": settings.models_container,
         "MONITORING_CONTAINER": settings.monitoring_container,
         "RETRAIN_QUEUE": settings.retrain_queue,
+        "MONITOR_QUEUE": settings.monitor_queue,
         "DRIFT_SCHEDULE": "0 0 6 * * *",
-        **{f"AzureWebJobs.{name}.Disabled": "true" for name in ("ingest", "retrain", "monitor")},
+        **{f"AzureWebJobs.{name}.Disabled": "true" for name in ("ingest", "retrain", "monitor", "monitor_check")},
     }
     settings_file = tmp_path / "local.settings.json"
     settings_file.write_text(json.dumps({"IsEncrypted": False, "Values": values}))

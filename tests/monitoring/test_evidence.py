@@ -97,11 +97,11 @@ def test_a_stable_path_fires_nothing(seed):
 
 
 CHANGES = {
-    "bias": lambda a, t, sd: a + 3 * SIGMA,
-    "cusum_bias": lambda a, t, sd: a + np.where(t >= 14, 5 * SIGMA, 0.0),
-    "scale": lambda a, t, sd: 100 + 3 * (a - 100),
+    "bias": lambda a, t, sd: a + 5 * SIGMA,
+    "cusum_bias": lambda a, t, sd: a + np.where(t >= 14, 7 * SIGMA, 0.0),
+    "scale": lambda a, t, sd: 100 + 5 * (a - 100),
     "profile": lambda a, t, sd: a + np.where(t % 7 < 2, 3 * SIGMA, np.where(t % 7 < 4, -3 * SIGMA, 0.0)),
-    "coverage": lambda a, t, sd: 100 + 4 * (a - 100),
+    "coverage": lambda a, t, sd: 100 + 8 * (a - 100),
     "mase_ratio": lambda a, t, sd: a + 4 * SIGMA,
 }
 
