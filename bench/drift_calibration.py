@@ -228,15 +228,22 @@ def worst_rate(group: list[dict], limits: np.ndarray) -> float:
     return max(rates)
 
 
-def calibrate(results: list[dict]) -> dict:
-    """Per frequency family the common quantile q and the thresholds it gives (see the module docstring)."""
+def calibrate(results: list[dict], pooled_rule: bool = False) -> dict:
+    """Per frequency family the common quantile q and the thresholds it gives (see the module docstring).
+
+    With `pooled_rule` q keeps TARGET over all stable series of the family together instead of per stratum.
+    """
     out = {}
     for fam, group in by_family(results).items():
         pooled = np.vstack([peaks(group, case) for case in CASES])
-        low, high = 0.9, 1.0
+
+        def rate(limits: np.ndarray, group=group, pooled=pooled) -> float:
+            return float(np.mean(alerts(pooled, limits))) if pooled_rule else worst_rate(group, limits)
+
+        low, high = 0.5, 1.0
         for _ in range(30):
             mid = (low + high) / 2
-            if worst_rate(group, limits_at(pooled, mid)) <= TARGET:
+            if rate(limits_at(pooled, mid)) <= TARGET:
                 high = mid
             else:
                 low = mid
@@ -404,6 +411,7 @@ def main() -> None:
         metavar=("CALIBRATION_RAW", "EVALUATION_RAW"),
         help="calibrate on the first raw file and evaluate on the second (no simulation)",
     )
+    parser.add_argument("--pooled", action="store_true", help="--report: calibrate on all stable series pooled")
     parser.add_argument("--json", help="also write the summary to this file")
     args = parser.parse_args()
     print(machine())
@@ -415,7 +423,7 @@ def main() -> None:
         print(json.dumps(output, indent=2))
     elif args.report:
         calibration, results = (load(path) for path in args.report)
-        calibrated = calibrate(calibration)
+        calibrated = calibrate(calibration, args.pooled)
         output = {
             "calibration": calibrated,
             "evaluation": evaluate_results(results, oracle_limits(calibration), calibrated),
