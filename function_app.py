@@ -2,8 +2,8 @@
 
 import azure.functions as func
 
-from functions import api, fleet, ingest, monitor, registry_sync, retrain
+from functions import api, fleet, ingest, monitor, monitor_check, registry_sync, retrain
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
-for blueprint in (ingest.bp, retrain.bp, monitor.bp, registry_sync.bp, fleet.bp, api.bp):
+for blueprint in (ingest.bp, retrain.bp, monitor.bp, monitor_check.bp, registry_sync.bp, fleet.bp, api.bp):
     app.register_functions(blueprint)

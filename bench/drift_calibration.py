@@ -1,38 +1,28 @@
-"""Calibration of the drift and decay thresholds on simulated series with the AdventureWorks sample's character.
+"""Calibration and evaluation of the monitor's one alert decision on the stable corpus (bench/drift_corpus.py).
 
-The sample's days fall into two regimes: "high" days (about 1,000, standard deviation near 300) and
-"low" days (about 200, sd near 60), with a weekday-specific share of high days (Monday 84%, Saturday
-11%), persistence from day to day and from week to week, and a share that moves from month to month
-(26% of days high in October 2013, about 65% later). Each simulated series reproduces that: a latent
-Gaussian process, a multiplicative seasonal AR (1 - a B)(1 - b B^7), above a weekday threshold makes
-a high day, and the values of each regime are gamma distributed. A slow AR(1) wander of the latent
-level would add month-to-month movement the seasonal AR does not explain; on the sample there is
-none left (its estimate is 0). Parameters are estimated from the sample (`sample_character`) and
-drawn around those estimates per series.
+Per series, a champion is fitted as the retrain would refresh it: the exponential-smoothing form is
+chosen by AICc (`auto_ets`, the cheapest of the production candidates) on the data up to one window
+before the retrain (the previous champion, P), and the same form is refitted on the data up to the
+retrain (the champion, C). Their forecast paths are stored as the retrain stores them (levels 50, 80,
+90, 95 and 99, clipped at zero for series that were never negative), and P's backtest MASE is computed
+with the production backtest. Then the monitor's decision (`shared.monitoring.checks.judge`, the same
+function the service runs) is taken once a day as the timer does, for 28 daily runs (6 monthly runs),
+the first of them right after the retrain, when the window lies entirely inside C's training data and
+its days were served by P. Two cases per series: "lineage" (P served the days before the retrain) and
+"first" (C is the first champion: the days before it had no served forecast).
 
-A champion is selected on the first 277 days exactly as the retrain does (`select_model`), its 90-day
-forecast is stored, and the monitor's checks (`shared.monitoring.checks.evaluate`) run once a day for
-28 days after training, as the timer does, on the unchanged series and on four injected changes:
+A false alarm is a stable series that alerts on any of its runs. The thresholds are calibrated
+family-wise: each check's threshold is the same quantile q of its largest statistic over the runs of
+the stable calibration series (seeds from 100000), pooled per frequency family, with q the smallest that
+keeps every stratum and case at or below TARGET (4%) of series alerting. The evaluation runs the
+constants in shared/monitoring/thresholds.py on fresh series (seeds from 0): false alarms per stratum
+and case, and detection of each injected change within 28 days (6 months) of its start, in the lineage
+case. The profile oracle (`Drawn.oracle_llr`) is calibrated to the same false-alarm target per stratum.
 
-- level_shift: from the first day after training, sales rise by one standard deviation of the daily
-  values around their weekday means (the noise standard deviation of the training data);
-- variance_doubled: from that day, the deviations from the expected value of each day are scaled by
-  sqrt(2) (floored at 1 so that sales stay positive; the realized variance ratio is reported);
-- profile_changed: from that day, the weekly pattern moves by three days (the weekend's low days fall
-  on Tuesday and Wednesday); the mean level stays the same;
-- sudden_break: on a random day of the first two weeks after training, sales halve.
-
-A false alarm is a check that fires on at least one of the 28 daily runs of a stable series; a
-detection is any check firing within 28 days of the change, and the delay counts the changed days
-observed by the first run that fired (1 = the first changed day).
-
-`--calibrate` prints, per check, the 97.5th percentile of its largest score over the 28 daily runs of
-stable series (seeds from 100000 on, disjoint from the evaluation seeds); those are the constants in
-shared/monitoring/thresholds.py. The default run evaluates the constants in code on fresh series
-(seeds from 0), `--adventureworks` checks the sample's own last 28 days against the months before, and
-`--oracle` measures a profile test that knows the injected change, as an upper bound for the profile check.
-
-Usage: python -m bench.drift_calibration [--series 200] [--jobs 2] [--calibrate | --adventureworks | --oracle]
+Usage: python -m bench.drift_calibration --calibrate --calibration-series 25 --raw cal.json   # stable runs
+       python -m bench.drift_calibration --series 20 --raw eval.json                          # every change
+       python -m bench.drift_calibration --report cal.json eval.json                          # the tables
+       python -m bench.drift_calibration --adventureworks
 """
 
 from __future__ import annotations
@@ -40,521 +30,425 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import resource
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
-from datetime import date
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from bench.common import adventureworks, machine
-from shared.forecasting import select_model
+from bench.drift_corpus import STRATA, STRATUM, Drawn, draw, sample_character
+from shared.forecasting import calibration
+from shared.forecasting.backtest import forecast_windows, plan_windows, summarize, window_scores
+from shared.forecasting.ets import auto_ets
+from shared.forecasting.frequency import family, season_length
+from shared.forecasting.metrics import mase_scale
+from shared.forecasting.registry import build, fit_spec
 from shared.monitoring import thresholds as th
-from shared.monitoring.checks import evaluate
-from shared.monitoring.decay import one_step_errors
+from shared.monitoring.checks import MIN_SERVED, STORED_LEVELS, judge
+from shared.monitoring.evidence import ALERTING, path_sd
 
-TRAIN_DAYS = 277  # the sample's length minus its last 28 days
-RUNS = 28  # daily runs after training, the detection horizon
-BREAK_LATEST = 14  # the sudden break happens on one of the first 14 days after training
-HORIZON = 90  # stored forecast length of a daily champion (shared.retrain.MAX_HORIZON)
-CALIBRATION_QUANTILE = 0.975
 CALIBRATION_SEED = 100_000
-SCENARIOS = ("stable", "level_shift", "variance_doubled", "profile_changed", "sudden_break")
-CHECKS = (
-    "ks",
-    "psi",
-    "wasserstein",
-    "level_shift",
-    "variance_change",
-    "seasonal_profile",
-    "mase_ratio",
-    "cusum_mean",
-    "cusum_scale",
-)
-DRIFT_CHECKS = CHECKS[:6]
-DECAY_CHECKS = CHECKS[6:]
-PERSISTENCE_ITERATIONS = 3
-MAX_COEFFICIENT = 0.95  # latent lag-1 and lag-7 coefficients stay below a unit root
-PROFILE_MOVE = 3  # days the weekly profile moves in profile_changed
-BREAK_FACTOR = 0.5
+TARGET = 0.04  # family-wise false alarms the calibration aims at (the requirement is 5%)
+SCENARIOS = ("stable", "level", "variance", "break", "profile", "slope")
+CASES = ("lineage", "first")
+BREAK_LATEST = {"D": 14, "M": 3}
+COLUMNS = list(STORED_LEVELS)
 
 
-@dataclass(frozen=True)
-class Character:
-    """The sample's character: regime values, weekday share of high days, latent persistence and wander."""
+def band_columns() -> list[str]:
+    return ["mean", *(f"{side}_{level}" for level in STORED_LEVELS for side in ("lower", "upper"))]
 
-    high_mean: float
-    high_sd: float
-    low_mean: float
-    low_sd: float
-    high_share: np.ndarray  # by weekday, Monday first
-    ar1: float  # latent coefficients at lag 1 and lag 7 of (1 - ar1 B)(1 - ar7 B^7)
-    ar7: float
-    wander_sd: float  # latent wander, in units of the latent noise
-    indicator_acf: tuple[float, float]  # the sample's lag-1 and lag-7 autocorrelation of the high-day indicator
 
-    def describe(self) -> str:
-        share = ", ".join(f"{v:.2f}" for v in self.high_share)
-        return (
-            f"high days {self.high_mean:.0f} (sd {self.high_sd:.0f}), low days {self.low_mean:.0f} "
-            f"(sd {self.low_sd:.0f}); share of high days Mon..Sun [{share}]; high-day indicator autocorrelation "
-            f"lag 1 {self.indicator_acf[0]:.2f}, lag 7 {self.indicator_acf[1]:.2f} (latent {self.ar1:.2f}, "
-            f"{self.ar7:.2f}); latent monthly wander sd {self.wander_sd:.2f}"
+def forecast_band(model, horizon: int, floor: float | None) -> dict[str, np.ndarray]:
+    """The stored forecast path as the retrain writes it (shared.retrain.forecast_document)."""
+    frame = model.predict(horizon, levels=STORED_LEVELS)
+    if floor is not None:
+        frame = frame.clip(lower=floor)
+    return {c: frame[c].to_numpy(dtype=float) for c in band_columns()}
+
+
+class Served:
+    """Served bands over the whole timeline (NaN where nothing was served), one per case, with each day's
+    horizon and version (0 the previous champion, 1 the champion) and each version's sd per horizon."""
+
+    def __init__(self, total: int, train_end: int, window: int, previous: dict, champion: dict) -> None:
+        self.bands, self.paths = {}, {}
+        self.sds = [path_sd(previous, COLUMNS), path_sd(champion, COLUMNS)]
+        after = slice(train_end, total)
+        for case in CASES:
+            band = {c: np.full(total, np.nan) for c in band_columns()}
+            horizon, group = np.zeros(total, dtype=int), np.ones(total, dtype=int)
+            for c in band:
+                band[c][after] = champion[c][: total - train_end]
+            horizon[after] = np.arange(1, total - train_end + 1)
+            if case == "lineage":
+                before = slice(train_end - window, train_end)
+                for c in band:
+                    band[c][before] = previous[c][:window]
+                horizon[before] = np.arange(1, window + 1)
+                group[before] = 0
+            self.bands[case] = band
+            self.paths[case] = (horizon, group)
+
+
+def run_statistics(
+    drawn: Drawn, values: np.ndarray, served: Served, case: str, runs: range, expected_mase: float
+) -> np.ndarray:
+    """Alerting statistics (rows: runs, columns: ALERTING; NaN where a check was not evaluated)."""
+    stratum = drawn.stratum
+    fam = family(stratum.freq)
+    w, t_end = stratum.window, drawn.train_end
+    band = served.bands[case]
+    horizon, group = served.paths[case]
+    m = season_length(stratum.freq)
+    ordinals = np.array([d.toordinal() for d in drawn.index.date])
+    weekday = np.asarray(drawn.index.day_of_week) if stratum.daily else None
+    out = np.full((len(runs), len(ALERTING)), np.nan)
+    for row, k in enumerate(runs):
+        end = t_end + k  # data through position end - 1
+        start = end - w
+        sl = slice(start, end)
+        have = ~np.isnan(band["mean"][sl])
+        if have.sum() < MIN_SERVED[fam]:
+            continue
+        judgement = judge(
+            values[sl][have],
+            {c: band[c][sl][have] for c in band},
+            levels=COLUMNS,
+            days=ordinals[sl][have],
+            weekday=weekday[sl][have] if weekday is not None else None,
+            fam=fam,
+            mase_scale_value=mase_scale(values[:start], m),
+            expected_mase=expected_mase,
+            path=(horizon[sl][have], group[sl][have], served.sds),
         )
-
-
-def noise_sd(values: np.ndarray, block: int = RUNS) -> float:
-    """Standard deviation of daily values around their weekday means within 4-week blocks (the level
-    shift's size): blocks of `block` days aligned to the end, a leading partial block dropped."""
-    positions = np.arange(len(values)) % 7
-    sse, dof = 0.0, 0
-    for start in range(len(values) % block, len(values), block):
-        x, pos = values[start : start + block], positions[start : start + block]
-        means = np.bincount(pos, weights=x, minlength=7) / np.bincount(pos, minlength=7)
-        sse += float(np.sum((x - means[pos]) ** 2))
-        dof += len(x) - 7
-    return math.sqrt(sse / dof)
-
-
-def two_means_split(values: np.ndarray) -> float:
-    """Threshold between the two regimes: 2-means (Lloyd's iterations) on the log values, from the quartiles."""
-    logs = np.log(values)
-    low, high = np.quantile(logs, [0.25, 0.75])
-    for _ in range(100):
-        cut = (low + high) / 2
-        new_low, new_high = logs[logs <= cut].mean(), logs[logs > cut].mean()
-        if np.isclose(new_low, low) and np.isclose(new_high, high):
-            break
-        low, high = new_low, new_high
-    return float(np.exp((low + high) / 2))
-
-
-def _autocorrelation(x: np.ndarray, lag: int) -> float:
-    x = x - x.mean()
-    return float(x[lag:] @ x[:-lag] / (x @ x))
-
-
-def _indicator(y: pd.Series, cut: float, share: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Weekday share of high days and the deseasonalized high-day indicator."""
-    high = (y > cut).astype(float)
-    dow = y.index.day_of_week
-    if share is None:
-        share = high.groupby(dow).mean().to_numpy()
-    return share, (high - share[dow]).to_numpy()
-
-
-def _monthly_share_var(y: pd.Series, deseasoned: np.ndarray) -> float:
-    return float(pd.Series(deseasoned, index=y.index).groupby(y.index.to_period("M")).mean().var())
-
-
-@lru_cache(maxsize=1)
-def sample_character() -> Character:
-    """Estimate the regimes, weekday shares, persistence and monthly wander of high days from the sample.
-
-    The latent coefficients start from the latent correlations at lags 1 and 7 (from the indicator's:
-    r = sin(pi * r_indicator / 2), exact for a 50% split) and are rescaled until series simulated with
-    them show the sample's indicator autocorrelations. The wander is the month-to-month variance of
-    the share of high days beyond what the seasonal AR alone gives (measured on series simulated
-    without wander), converted to latent units.
-    """
-    y = adventureworks().iloc[1:]  # the sample's first month holds one day
-    cut = two_means_split(y.to_numpy())
-    share, deseasoned = _indicator(y, cut)
-    acf1, acf7 = _autocorrelation(deseasoned, 1), _autocorrelation(deseasoned, 7)
-    ar1, ar7 = (math.sin(math.pi * r / 2) for r in (acf1, acf7))
-    hi, lo = y[y > cut], y[y <= cut]
-    for _ in range(PERSISTENCE_ITERATIONS):
-        regimes = (float(hi.mean()), float(hi.std()), float(lo.mean()), float(lo.std()))
-        base = Character(*regimes, share, ar1, ar7, 0.0, (acf1, acf7))
-        chance, lags = [], []
-        for seed in range(200):
-            sim = simulate(base, 10_000_000 + seed, len(y), jitter=False)
-            sim_deseasoned = _indicator(sim.y, cut, share)[1]
-            chance.append(_monthly_share_var(sim.y, sim_deseasoned))
-            lags.append([_autocorrelation(sim_deseasoned, k) for k in (1, 7)])
-        got1, got7 = np.mean(lags, axis=0)
-        # The arcsine map is exact only for a 50% split: scale the coefficients to hit the sample's correlations.
-        ar1, ar7 = min(ar1 * acf1 / got1, MAX_COEFFICIENT), min(ar7 * acf7 / got7, MAX_COEFFICIENT)
-    excess = max(_monthly_share_var(y, deseasoned) - float(np.mean(chance)), 0.0)
-    wander = math.sqrt(excess) / float(stats.norm.pdf(stats.norm.ppf(float(share.mean()))))
-    return Character(base.high_mean, base.high_sd, base.low_mean, base.low_sd, share, ar1, ar7, wander, (acf1, acf7))
-
-
-@dataclass
-class Simulated:
-    """One stable series, with what the injected changes need: latent process, regime draws, thresholds."""
-
-    y: pd.Series
-    latent: np.ndarray  # wander plus persistent noise
-    wander: np.ndarray
-    cuts: np.ndarray  # latent threshold of a high day, by weekday
-    high_values: np.ndarray  # the value each day takes if it is high, and if it is low
-    low_values: np.ndarray
-
-    def expected(self) -> np.ndarray:
-        """Expected sales of each day given the wander: P(high) * high mean + P(low) * low mean."""
-        dow = self.y.index.day_of_week
-        p_high = 1 - stats.norm.cdf(self.cuts[dow] - self.wander)
-        return p_high * self.high_values.mean() + (1 - p_high) * self.low_values.mean()
-
-
-def _gamma(rng: np.random.Generator, mean: float, sd: float, size: int) -> np.ndarray:
-    shape = (mean / sd) ** 2
-    return rng.gamma(shape, mean / shape, size)
-
-
-def simulate(character: Character, seed: int, days: int, jitter: bool = True) -> Simulated:
-    """A stable daily series with the sample's character; parameters drawn around the sample's per series."""
-    rng = np.random.default_rng(seed)
-    j = 1.0 if jitter else 0.0
-    scale = 1 + j * rng.uniform(-0.2, 0.2)
-    share = np.clip(character.high_share + j * rng.uniform(-0.05, 0.05, 7), 0.02, 0.98)
-    ar1 = character.ar1 + j * rng.uniform(-0.05, 0.05)
-    ar7 = character.ar7 + j * rng.uniform(-0.05, 0.05)
-    wander_sd = character.wander_sd * (1 + j * rng.uniform(-0.5, 0.5))
-    persistence = rng.uniform(0.97, 0.99)
-    burn = 365
-    total = days + burn
-    e = rng.standard_normal(total)
-    a = np.zeros(total)
-    for t in range(total):
-        a[t] = e[t] + (ar1 * a[t - 1] if t >= 1 else 0.0)
-        if t >= 7:
-            a[t] += ar7 * a[t - 7] - (ar1 * ar7 * a[t - 8] if t >= 8 else 0.0)
-    a = a[burn:] / a[burn:].std()
-    shocks = rng.standard_normal(total) * math.sqrt(1 - persistence**2)
-    wander = np.zeros(total)
-    for t in range(1, total):
-        wander[t] = persistence * wander[t - 1] + shocks[t]
-    wander = wander[burn:] * wander_sd
-    index = pd.date_range("2013-08-01", periods=days, freq="D")
-    cuts = stats.norm.ppf(1 - share) * math.sqrt(1 + wander_sd**2)
-    latent = wander + a
-    high_values = _gamma(rng, character.high_mean * scale, character.high_sd * scale, days)
-    low_values = _gamma(rng, character.low_mean * scale, character.low_sd * scale, days)
-    is_high = latent > cuts[index.day_of_week]
-    y = pd.Series(np.where(is_high, high_values, low_values), index=index)
-    y.index.freq = "D"
-    return Simulated(y, latent, wander, cuts, high_values, low_values)
-
-
-def inject(sim: Simulated, scenario: str, start: int, sd: float) -> pd.Series:
-    """The series with one change from position `start` on (the stable series unchanged)."""
-    y = sim.y.copy()
-    after = slice(start, None)
-    if scenario == "level_shift":
-        y.iloc[after] += sd
-    elif scenario == "variance_doubled":
-        expected = sim.expected()
-        changed = np.maximum(expected + math.sqrt(2) * (y.to_numpy() - expected), 1.0)
-        y.iloc[after] = changed[after]
-    elif scenario == "profile_changed":
-        moved = np.roll(sim.cuts, PROFILE_MOVE)[y.index.day_of_week]
-        changed = np.where(sim.latent > moved, sim.high_values, sim.low_values)
-        y.iloc[after] = changed[after]
-    elif scenario == "sudden_break":
-        y.iloc[after] *= BREAK_FACTOR
-    elif scenario != "stable":
-        raise ValueError(f"unknown scenario {scenario!r}")
-    return y
-
-
-def score(check: dict) -> float:
-    """The number compared with the check's constant: fired exactly when it exceeds the constant."""
-    value = check["statistic"]
-    if value is None:
-        return math.inf
-    if check["name"] in ("level_shift", "variance_change"):
-        return abs(value)
-    if check["name"] == "mase_ratio":
-        return math.sqrt(check["detail"]["points"]) * (value - 1)
-    return value
-
-
-def served_frame(model) -> pd.DataFrame:
-    frame = model.predict(HORIZON, levels=(80, 95))
-    frame["version"] = "bench"
-    return frame
-
-
-def runs_of(y: pd.Series, trained_through: date, served, expected, errors: pd.DataFrame, first: int, last: int):
-    """Scores and fired flags of each daily run whose data end at positions first..last (inclusive)."""
-    out = []
-    by_date = errors.set_index("date")
-    for end in range(first, last + 1):
-        data = y.iloc[: end + 1]
-        dates = [d.date().isoformat() for d in data.index[-RUNS:]]
-        window_errors = by_date.reindex(dates).dropna().reset_index()
-        result = evaluate(
-            data,
-            freq="D",
-            trained_through=trained_through,
-            served=served,
-            expected_mase=expected,
-            one_step=window_errors,
-        )
-        checks = {c.name: {"name": c.name, **c.to_dict()} for c in [*result.drift, *result.decay]}
-        out.append(
-            {
-                name: (score(checks[name]), bool(checks[name]["fired"])) if name in checks else (-math.inf, False)
-                for name in CHECKS
-            }
-        )
+        for check in judgement.checks:
+            out[row, ALERTING.index(check.name)] = check.statistic
     return out
 
 
-def run_series(args: tuple[int, bool]) -> dict:
-    """Every scenario of one simulated series (only the stable one when calibrating)."""
-    seed, calibrating = args
-    character = sample_character()
-    days = TRAIN_DAYS + BREAK_LATEST + RUNS
-    sim = simulate(character, seed, days)
-    train = sim.y.iloc[:TRAIN_DAYS]
-    selection = select_model(train)
-    model = selection.model
-    expected = selection.backtest["metrics"]["mase"]
-    served = served_frame(model)
-    trained_through = train.index[-1].date()
-    sd = noise_sd(train.to_numpy())
+def run_series(task: tuple[str, int, bool, object]) -> dict:
+    """Every scenario and case of one simulated series (only the stable scenario when calibrating)."""
+    name, seed, calibrating, character = task
+    stratum = STRATUM[name]
+    w, fam = stratum.window, family(stratum.freq)
+    latest = BREAK_LATEST[fam]
+    total = stratum.history + latest + w + 1
+    drawn = draw(stratum, seed, total, character)
+    t_end = stratum.history
+    series = drawn.series(drawn.y)
+    train_previous = series.iloc[: t_end - w]
+    spec, previous = auto_ets(train_previous, stratum.freq)
+    plan = plan_windows(len(train_previous), stratum.freq)
+    windows = forecast_windows(previous.spec, train_previous, plan, build)
+    interval = calibration.calibrate(windows)  # as the selection calibrates the intervals it serves
+    expected = summarize(window_scores(calibration.apply(windows, interval)), windows.fallbacks)["mase"]
+    previous = previous.with_interval(interval)
+    champion = fit_spec(series.iloc[:t_end], previous.spec)
+    floor = 0.0 if np.all(drawn.y[:t_end] >= 0) else None
+    served = Served(total, t_end, w, forecast_band(previous, w, floor), forecast_band(champion, total - t_end, floor))
     rng = np.random.default_rng(seed + 7)
-    break_day = TRAIN_DAYS + int(rng.integers(0, BREAK_LATEST))
-    first_position = TRAIN_DAYS - RUNS + 1  # one-step errors of the first run's window
-    shared_errors = one_step_errors(sim.y, selection.spec, range(first_position, TRAIN_DAYS))
-    result = {"seed": seed, "model": selection.spec["name"], "scenarios": {}}
+    break_at = int(rng.integers(1, latest + 1))
+    result = {"stratum": name, "seed": seed, "form": spec.get("search", {}).get("form"), "scenarios": {}}
+    oracle_on = stratum.weekly_seasonal
     for scenario in ("stable",) if calibrating else SCENARIOS:
-        start = break_day if scenario == "sudden_break" else TRAIN_DAYS
-        y = inject(sim, scenario, start, sd)
-        last = start + RUNS - 1
-        errors = pd.concat(
-            [shared_errors, one_step_errors(y, selection.spec, range(TRAIN_DAYS, last + 1))], ignore_index=True
-        )
-        runs = runs_of(y, trained_through, served, expected, errors, TRAIN_DAYS, last)
-        entry = {"runs": runs, "start": start - TRAIN_DAYS}
-        if scenario == "variance_doubled":
-            expected_values = sim.expected()[start : last + 1]
-            before = sim.y.to_numpy()[start : last + 1] - expected_values
-            after = y.to_numpy()[start : last + 1] - expected_values
-            entry["variance_ratio"] = float(np.mean(after**2) / np.mean(before**2))
-        if scenario == "stable":
-            entry["z_sd"] = float(errors["z"].std())
+        if scenario == "profile" and not oracle_on:
+            continue
+        first_changed = break_at if scenario == "break" else 1  # runs see changed days from this run on
+        start = t_end - 1 + first_changed  # position of the first changed point
+        values = drawn.inject(scenario, start)
+        runs = range(0, w) if scenario == "stable" else range(first_changed, first_changed + w)
+        entry = {}
+        for case in CASES if scenario == "stable" else ("lineage",):
+            entry[case] = run_statistics(drawn, values, served, case, runs, expected).tolist()
+        if oracle_on and scenario in ("stable", "profile"):
+            entry["oracle"] = [
+                drawn.oracle_llr(values, np.arange(max(t_end, t_end + k - w), t_end + k)) if k > 0 else 0.0
+                for k in runs
+            ]
         result["scenarios"][scenario] = entry
     return result
 
 
-def collect(seeds: list[int], calibrating: bool, jobs: int) -> list[dict]:
-    tasks = [(seed, calibrating) for seed in seeds]
+def collect(strata: list[str], seeds: range, calibrating: bool, jobs: int) -> list[dict]:
+    character = sample_character() if "d_adventureworks" in strata else None
+    tasks = [(name, seed, calibrating, character) for name in strata for seed in seeds]
     done = []
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for i, result in enumerate(pool.map(run_series, tasks, chunksize=2), 1):
+        for i, result in enumerate(pool.map(run_series, tasks, chunksize=4), 1):
             done.append(result)
-            if i % 20 == 0 or i == len(tasks):
+            if i % 100 == 0 or i == len(tasks):
                 print(f"  {i}/{len(tasks)} series, {time.perf_counter() - started:.0f} s", flush=True)
     return done
 
 
-def calibrate(results: list[dict]) -> dict[str, float]:
-    """Per check, the CALIBRATION_QUANTILE of the largest score over the 28 runs of each stable series."""
-    out = {}
-    for name in CHECKS:
-        peaks = [max(run[name][0] for run in r["scenarios"]["stable"]["runs"]) for r in results]
-        finite = [p for p in peaks if math.isfinite(p)]
-        out[name] = float(np.quantile(finite, CALIBRATION_QUANTILE)) if finite else float("nan")
+def peaks(results: list[dict], case: str) -> np.ndarray:
+    """Largest statistic over the stable runs of each series (rows) per check (columns); -inf if never evaluated."""
+    rows = []
+    for r in results:
+        runs = np.array(r["scenarios"]["stable"][case], dtype=float).reshape(-1, len(ALERTING))
+        with np.errstate(all="ignore"):
+            rows.append(np.where(np.isnan(runs), -np.inf, runs).max(axis=0))
+    return np.array(rows)
+
+
+def alerts(stats: np.ndarray, limits: np.ndarray) -> np.ndarray:
+    """Per row (a run or a series' peaks), whether any check is beyond its threshold (NaN never fires)."""
+    with np.errstate(invalid="ignore"):
+        return np.any(np.nan_to_num(stats, nan=-np.inf) > limits, axis=-1)
+
+
+def by_family(results: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for r in results:
+        fam = "D" if STRATUM[r["stratum"]].daily else "M"
+        out.setdefault(fam, []).append(r)
     return out
 
 
-def first_detection(runs: list[dict], start: int, names: tuple[str, ...]) -> int | None:
-    """Changed days observed by the first run (from the change on) where one of `names` fired."""
-    for i, run in enumerate(runs[start:]):
-        if any(run[name][1] for name in names):
-            return i + 1
-    return None
+def limits_at(pooled: np.ndarray, q: float) -> np.ndarray:
+    """Each check's threshold at quantile q of its pooled peaks (infinite for a check never evaluated)."""
+    limits = []
+    for j in range(len(ALERTING)):
+        column = pooled[:, j][np.isfinite(pooled[:, j])]
+        limits.append(float(np.quantile(column, q)) if len(column) else math.inf)
+    return np.array(limits)
 
 
-def evaluate_results(results: list[dict]) -> dict:
-    """False-alarm rates on stable series and detection rates and delays on each change."""
-    report: dict = {"series": len(results), "false_alarm": {}, "detection": {}}
-    stable = [r["scenarios"]["stable"]["runs"] for r in results]
-    for name in CHECKS:
-        report["false_alarm"][name] = float(np.mean([any(run[name][1] for run in runs) for runs in stable]))
-    for group, names in (("any drift check", DRIFT_CHECKS), ("any decay check", DECAY_CHECKS), ("any check", CHECKS)):
-        report["false_alarm"][group] = float(np.mean([first_detection(runs, 0, names) is not None for runs in stable]))
-    for scenario in SCENARIOS[1:]:
-        delays, per_check = [], {name: 0 for name in CHECKS}
-        for r in results:
-            entry = r["scenarios"][scenario]
-            runs, start = entry["runs"], entry["start"]
-            delays.append(first_detection(runs, start, CHECKS))
-            for name in CHECKS:
-                per_check[name] += first_detection(runs, start, (name,)) is not None
-        found = [d for d in delays if d is not None]
-        report["detection"][scenario] = {
-            "rate": len(found) / len(results),
-            "median_delay_days": float(np.median(found)) if found else None,
-            "per_check": {name: count / len(results) for name, count in per_check.items()},
+def worst_rate(group: list[dict], limits: np.ndarray) -> float:
+    """The largest share of stable series alerting, over the strata and cases of a family."""
+    rates = []
+    for name in {r["stratum"] for r in group}:
+        members = [r for r in group if r["stratum"] == name]
+        rates += [float(np.mean(alerts(peaks(members, case), limits))) for case in CASES]
+    return max(rates)
+
+
+def calibrate(results: list[dict], pooled_rule: bool = False) -> dict:
+    """Per frequency family the common quantile q and the thresholds it gives (see the module docstring).
+
+    With `pooled_rule` q keeps TARGET over all stable series of the family together instead of per stratum.
+    """
+    out = {}
+    for fam, group in by_family(results).items():
+        pooled = np.vstack([peaks(group, case) for case in CASES])
+
+        def rate(limits: np.ndarray, group=group, pooled=pooled) -> float:
+            return float(np.mean(alerts(pooled, limits))) if pooled_rule else worst_rate(group, limits)
+
+        low, high = 0.5, 1.0
+        for _ in range(30):
+            mid = (low + high) / 2
+            if rate(limits_at(pooled, mid)) <= TARGET:
+                high = mid
+            else:
+                low = mid
+        limits = limits_at(pooled, high)
+        out[fam] = {
+            "quantile": high,
+            "worst_stratum_false_alarm": worst_rate(group, limits),
+            "thresholds": {
+                name: round(float(v), 3) for name, v in zip(ALERTING, limits, strict=True) if math.isfinite(v)
+            },
         }
-    ratios = [r["scenarios"]["variance_doubled"]["variance_ratio"] for r in results]
-    report["variance_doubled_realized_ratio_median"] = float(np.median(ratios))
-    report["z_sd_median"] = float(np.median([r["scenarios"]["stable"]["z_sd"] for r in results]))
-    models: dict[str, int] = {}
-    for r in results:
-        models[r["model"]] = models.get(r["model"], 0) + 1
-    report["champions"] = models
+    return out
+
+
+def current_limits(fam: str, override: dict | None = None) -> np.ndarray:
+    limits = override[fam]["thresholds"] if override and fam in override else th.thresholds_for(fam)
+    return np.array([limits.get(name, math.inf) for name in ALERTING])
+
+
+def first_alert(runs: list, limits: np.ndarray) -> int | None:
+    fired = alerts(np.array(runs, dtype=float).reshape(-1, len(ALERTING)), limits)
+    hits = np.flatnonzero(fired)
+    return int(hits[0]) + 1 if len(hits) else None
+
+
+def oracle_limits(calibration: list[dict]) -> dict[str, float]:
+    """Per stratum, the oracle's threshold: the (1 - TARGET) quantile of its stable peaks on calibration seeds."""
+    out = {}
+    for name in {r["stratum"] for r in calibration}:
+        values = [max(r["scenarios"]["stable"].get("oracle", [0.0])) for r in calibration if r["stratum"] == name]
+        if values and "oracle" in next(r for r in calibration if r["stratum"] == name)["scenarios"]["stable"]:
+            out[name] = float(np.quantile(values, 1 - TARGET))
+    return out
+
+
+def evaluate_results(results: list[dict], oracle_at: dict[str, float], override: dict | None = None) -> dict:
+    """False alarms per stratum and case, detection per stratum and change (with the profile oracle)."""
+    report: dict = {}
+    for name in [s.name for s in STRATA if any(r["stratum"] == s.name for r in results)]:
+        members = [r for r in results if r["stratum"] == name]
+        limits = current_limits("D" if STRATUM[name].daily else "M", override)
+        row: dict = {"series": len(members)}
+        for case in CASES:
+            row[f"false_alarm_{case}"] = float(np.mean(alerts(peaks(members, case), limits)))
+        runs_right_after = [np.array(r["scenarios"]["stable"]["lineage"][0], dtype=float) for r in members]
+        row["false_alarm_right_after_retrain"] = float(np.mean([alerts(x, limits) for x in runs_right_after]))
+        for scenario in SCENARIOS[1:]:
+            if scenario not in members[0]["scenarios"]:
+                continue
+            delays = [first_alert(r["scenarios"][scenario]["lineage"], limits) for r in members]
+            found = [d for d in delays if d is not None]
+            row[scenario] = len(found) / len(members)
+            row[f"{scenario}_median_delay"] = float(np.median(found)) if found else None
+        if name in oracle_at and "profile" in members[0]["scenarios"]:
+            limit = oracle_at[name]
+            row["oracle_false_alarm"] = float(
+                np.mean([max(r["scenarios"]["stable"]["oracle"]) > limit for r in members])
+            )
+            row["oracle_profile"] = float(np.mean([max(r["scenarios"]["profile"]["oracle"]) > limit for r in members]))
+        forms: dict[str, int] = {}
+        for r in members:
+            forms[r["form"]] = forms.get(r["form"], 0) + 1
+        row["champion_forms"] = forms
+        report[name] = row
+    daily = [r for r in results if STRATUM[r["stratum"]].daily]
+    if daily:
+        limits = current_limits("D", override)
+        total: dict = {"series": len(daily)}
+        for scenario in SCENARIOS[1:]:
+            members = [r for r in daily if scenario in r["scenarios"]]
+            total[scenario] = float(
+                np.mean([first_alert(r["scenarios"][scenario]["lineage"], limits) is not None for r in members])
+            )
+        report["all daily"] = total
     return report
 
 
 def print_evaluation(report: dict) -> None:
-    print(f"\n{report['series']} simulated series; champions selected: {report['champions']}")
-    print(f"median sd of the standardized one-step errors on stable series: {report['z_sd_median']:.2f}")
-    print("\n| check | threshold | false alarms (stable, 28 daily runs) |")
-    print("|---|---:|---:|")
-    constants = current_thresholds()
-    for name, rate in report["false_alarm"].items():
-        print(f"| {name} | {constants.get(name, '')} | {100 * rate:.1f}% |")
-    print("\n| change | detected within 28 days | median delay (days) | checks that fired (share of series) |")
-    print("|---|---:|---:|---|")
-    for scenario, row in report["detection"].items():
-        fired = ", ".join(f"{k} {100 * v:.0f}%" for k, v in row["per_check"].items() if v >= 0.1)
-        print(f"| {scenario} | {100 * row['rate']:.1f}% | {row['median_delay_days']} | {fired} |")
-    ratio = report["variance_doubled_realized_ratio_median"]
-    print(f"\nvariance_doubled: realized variance ratio (median) {ratio:.2f}")
+    columns = "level | variance | break | slope | profile | profile oracle"
+    print(f"\n| stratum | series | false alarms (lineage / first / right after retrain) | {columns} |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
 
+    def pct(value) -> str:
+        return "–" if value is None else f"{100 * value:.0f}%"
 
-def current_thresholds() -> dict[str, str]:
-    return {
-        "ks": f"{th.KS_SCALED:g}",
-        "psi": f"{th.PSI:g}",
-        "wasserstein": f"{th.WASSERSTEIN:g}",
-        "level_shift": f"{th.LEVEL_SHIFT:g}",
-        "variance_change": f"{th.VARIANCE_LOG_RATIO:g}",
-        "seasonal_profile": f"{th.PROFILE:g}",
-        "mase_ratio": f"1 + {th.MASE_RATIO_K:g}/sqrt(n)",
-        "cusum_mean": f"h {th.CUSUM_MEAN_H:g}, k {th.CUSUM_MEAN_K:g}",
-        "cusum_scale": f"h {th.CUSUM_SCALE_H:g}, k {th.CUSUM_SCALE_K:g}",
-    }
+    for name, row in report.items():
+        if name == "all daily":
+            fa = ""
+        else:
+            fa = " / ".join(
+                pct(row[k]) for k in ("false_alarm_lineage", "false_alarm_first", "false_alarm_right_after_retrain")
+            )
+        oracle = row.get("oracle_profile")
+        oracle_text = f"{pct(oracle)} (FA {pct(row['oracle_false_alarm'])})" if oracle is not None else "–"
+        cells = [pct(row.get(s)) for s in ("level", "variance", "break", "slope", "profile")]
+        print(f"| {name} | {row['series']} | {fa} | {' | '.join(cells)} | {oracle_text} |")
 
 
 def adventureworks_check() -> dict:
-    """The sample's last 28 days against a champion selected on the months before, as the monitor checks them."""
+    """The sample's last 28 days against a champion selected on the months before, and its predecessor."""
+    from shared.forecasting import select_model
+    from shared.monitoring.checks import evaluate
+
     y = adventureworks()
-    train = y.iloc[:-RUNS]
-    selection = select_model(train)
-    served = served_frame(selection.model)
-    errors = one_step_errors(y, selection.spec, range(len(y) - RUNS, len(y)))
-    result = evaluate(
-        y,
-        freq="D",
-        trained_through=train.index[-1].date(),
-        served=served,
-        expected_mase=selection.backtest["metrics"]["mase"],
-        one_step=errors,
-    )
-    return {
-        "champion": selection.spec["name"],
-        "window": result.window,
-        "reference": result.reference,
-        "checks": {c.name: c.to_dict() for c in [*result.drift, *result.decay]},
-        "drift_fired": result.drift_fired,
-        "decay_fired": result.decay_fired,
+    w = 28
+    selection = select_model(y.iloc[: -2 * w])
+    previous = selection.model
+    champion = fit_spec(y.iloc[:-w], selection.spec)
+    paths = [m.predict(90, levels=STORED_LEVELS).clip(lower=0) for m in (previous, champion)]
+    path_sds = {
+        name: path_sd({c: p[c].to_numpy() for c in p}, COLUMNS)
+        for name, p in zip(("previous", "champion"), paths, strict=True)
     }
-
-
-def oracle_runs(y: pd.Series, first: int, last: int) -> list[float]:
-    """Log-likelihood ratio of each daily run's window: the moved weekly profile against the reference's.
-
-    This test knows what no monitor can: that days are either busy or quiet (split as in
-    `sample_character`), each weekday's share of busy days in the reference, and exactly how the profile
-    will move. It treats days as independent. Its detection rate bounds what a profile test can
-    achieve at the same false-alarm rate on these series.
-    """
-    values = y.to_numpy(dtype=float)
-    weekday = np.asarray(y.index.day_of_week)
-    busy = (values > two_means_split(values[:TRAIN_DAYS])).astype(float)
-    out = []
-    for end in range(first, last + 1):
-        start = end + 1 - RUNS
-        reference = slice(0, min(start, TRAIN_DAYS))
-        share = np.array([busy[reference][weekday[reference] == d].mean() for d in range(7)]).clip(0.02, 0.98)
-        moved = np.roll(share, PROFILE_MOVE)
-        b, d = busy[start : end + 1], weekday[start : end + 1]
-        out.append(float(np.sum(b * np.log(moved[d] / share[d]) + (1 - b) * np.log((1 - moved[d]) / (1 - share[d])))))
-    return out
-
-
-ORACLE_QUANTILES = (0.95, 0.97, CALIBRATION_QUANTILE, 0.99)
-
-
-def oracle(series: int) -> dict:
-    """The oracle profile test calibrated like the checks (at several quantiles): false alarms and detections."""
-    character = sample_character()
-    days = TRAIN_DAYS + BREAK_LATEST + RUNS
-
-    def runs(seed: int, scenario: str) -> list[float]:
-        sim = simulate(character, seed, days)
-        y = inject(sim, scenario, TRAIN_DAYS, noise_sd(sim.y.to_numpy()[:TRAIN_DAYS]))
-        return oracle_runs(y, TRAIN_DAYS, TRAIN_DAYS + RUNS - 1)
-
-    calibration = [max(runs(seed, "stable")) for seed in range(CALIBRATION_SEED, CALIBRATION_SEED + 300)]
-    stable = [max(runs(seed, "stable")) for seed in range(series)]
-    changed = [runs(seed, "profile_changed") for seed in range(series)]
+    served = pd.concat(
+        [
+            p.iloc[:w].assign(version=name, horizon=range(1, w + 1))
+            for name, p in zip(("previous", "champion"), paths, strict=True)
+        ]
+    )
     out = {}
-    for quantile in ORACLE_QUANTILES:
-        threshold = float(np.quantile(calibration, quantile))
-        delays = [next((i + 1 for i, value in enumerate(path) if value > threshold), None) for path in changed]
-        found = [d for d in delays if d is not None]
-        out[f"{quantile:.1%}"] = {
-            "threshold": threshold,
-            "false_alarm": float(np.mean([peak > threshold for peak in stable])),
-            "profile_changed_detection": len(found) / series,
-            "median_delay_days": float(np.median(found)) if found else None,
+    for label, data, trained in (
+        ("right after the retrain (window served by the previous champion)", y.iloc[:-w], y.index[-2 * w - 1]),
+        ("28 days after the retrain (window served by the champion)", y, y.index[-w - 1]),
+    ):
+        result = evaluate(
+            data,
+            freq="D",
+            trained_through=trained.date(),
+            served=served,
+            expected_mase=selection.backtest["metrics"]["mase"],
+            path_sds=path_sds,
+        )
+        out[label] = {
+            "window": result.window,
+            "why": result.why,
+            "fired": result.drift_fired + result.decay_fired,
+            "checks": {c.name: round(c.statistic, 3) for c in result.alerting},
         }
     return out
 
 
+def load(path: str):
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--series", type=int, default=200, help="simulated series (default 200)")
-    parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
-    parser.add_argument("--calibrate", action="store_true", help="print thresholds from stable series instead")
+    parser.add_argument("--series", type=int, default=100, help="series per stratum (default 100)")
+    parser.add_argument("--calibration-series", type=int, default=100, help="calibration series per stratum")
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="worker processes (default 2)")
+    parser.add_argument("--strata", help="comma-separated strata (default all)")
+    parser.add_argument("--calibrate", action="store_true", help="print calibrated thresholds instead of evaluating")
     parser.add_argument("--adventureworks", action="store_true", help="check the sample's last month only")
+    parser.add_argument("--raw", help="write every series' statistics to this file (JSON) for --report")
     parser.add_argument(
-        "--oracle", action="store_true", help="the profile test that knows the change (an upper bound) only"
+        "--report",
+        nargs=2,
+        metavar=("CALIBRATION_RAW", "EVALUATION_RAW"),
+        help="calibrate on the first raw file and evaluate on the second (no simulation)",
     )
+    parser.add_argument("--pooled", action="store_true", help="--report: calibrate on all stable series pooled")
     parser.add_argument("--json", help="also write the summary to this file")
-    parser.add_argument("--raw", help="also write every run's scores to this file (JSON), for re-analysis")
     args = parser.parse_args()
     print(machine())
     started = time.perf_counter()
+    strata = args.strata.split(",") if args.strata else [s.name for s in STRATA]
+    calibration_seeds = range(CALIBRATION_SEED, CALIBRATION_SEED + args.calibration_series)
     if args.adventureworks:
-        found = adventureworks_check()
-        print(json.dumps(found, indent=2))
-        output = found
-    elif args.oracle:
-        output = oracle(args.series)
+        output = adventureworks_check()
         print(json.dumps(output, indent=2))
+    elif args.report:
+        calibration, results = (load(path) for path in args.report)
+        calibrated = calibrate(calibration, args.pooled)
+        output = {
+            "calibration": calibrated,
+            "evaluation": evaluate_results(results, oracle_limits(calibration), calibrated),
+            "evaluation_with_thresholds_in_code": evaluate_results(results, oracle_limits(calibration)),
+        }
+        print(json.dumps(calibrated, indent=2))
+        print("\nWith the calibrated thresholds:")
+        print_evaluation(output["evaluation"])
+        print("\nWith the thresholds in shared/monitoring/thresholds.py:")
+        print_evaluation(output["evaluation_with_thresholds_in_code"])
     else:
-        character = sample_character()
-        print(f"sample character: {character.describe()}")
-        offset = CALIBRATION_SEED if args.calibrate else 0
-        results = collect(list(range(offset, offset + args.series)), args.calibrate, args.jobs)
+        seeds = calibration_seeds if args.calibrate else range(args.series)
+        results = collect(strata, seeds, args.calibrate, args.jobs)
+        output = {"series": len(results)}
         if args.raw:
             with open(args.raw, "w") as handle:
                 json.dump(results, handle)
         if args.calibrate:
-            output = calibrate(results)
-            print(f"\n{CALIBRATION_QUANTILE:.1%} quantile of each check's largest score over 28 daily runs:")
-            for name, value in output.items():
-                print(f"  {name}: {value:.3f}")
-        else:
-            output = evaluate_results(results)
-            print_evaluation(output)
-    print(f"\n{time.perf_counter() - started:.0f} s")
+            output["calibration"] = calibrate(results)
+            print(json.dumps(output["calibration"], indent=2))
+    wall = time.perf_counter() - started
+    print(f"\n{wall:.0f} s wall, {cpu_seconds():.0f} CPU s (including worker processes)")
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump(output, handle, indent=2, default=str)
+            json.dump({"wall_s": wall, "cpu_s": cpu_seconds(), **output}, handle, indent=2, default=str)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Timer trigger: the drift and decay monitor checks every series with a champion (schedule DRIFT_SCHEDULE)."""
+"""Timer trigger: the monitor's run enqueues one check request per batch of series (schedule DRIFT_SCHEDULE)."""
 
 import azure.functions as func
 

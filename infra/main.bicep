@@ -135,6 +135,8 @@ module dataStorage 'app/storage.bicep' = {
       'retrain-requests-poison'
       'registry-outbox'
       'registry-outbox-poison'
+      'monitor-requests'
+      'monitor-requests-poison'
     ]
     fileShares: []
     // Model versions are write-once; every version of every blob here is kept read-only for

@@ -206,10 +206,8 @@ def _queue_state(service: Service, name: str) -> dict:
 
 
 def detail_queues(settings) -> dict[str, str]:
-    """Role -> queue name of every queue the detailed health reads (names from settings where they exist)."""
-    retrain = settings.retrain_queue
-    monitor = getattr(settings, "monitor_queue", "monitor-requests")
-    outbox = getattr(settings, "registry_outbox_queue", "registry-outbox")
+    """Role -> queue name of every queue the detailed health reads."""
+    retrain, monitor, outbox = settings.retrain_queue, settings.monitor_queue, settings.registry_outbox_queue
     return {
         "retrain": retrain,
         "retrain_poison": f"{retrain}-poison",

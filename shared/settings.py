@@ -40,6 +40,7 @@ class Settings:
     models_container: str = "models"
     monitoring_container: str = "monitoring"
     retrain_queue: str = "retrain-requests"
+    monitor_queue: str = "monitor-requests"  # the monitor timer's check requests (binding %MONITOR_QUEUE%)
     max_upload_bytes: int = 50 * 1024 * 1024
     upload_earliest_date: str = "2000-01-01"  # README "Upload rules": the date plausibility rule
     upload_max_days_before_series: int = 366

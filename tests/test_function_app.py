@@ -12,6 +12,7 @@ TRIGGERS = {
     "monitor": ("timerTrigger", {"schedule": "%DRIFT_SCHEDULE%", "runOnStartup": False}),
     "fleet_summary": ("timerTrigger", {"schedule": "0 */5 * * * *", "runOnStartup": False}),
     "retrain": ("queueTrigger", {"queueName": "%RETRAIN_QUEUE%", "connection": "AzureWebJobsStorage"}),
+    "monitor_check": ("queueTrigger", {"queueName": "%MONITOR_QUEUE%", "connection": "AzureWebJobsStorage"}),
     "registry-sync": ("queueTrigger", {"queueName": "%REGISTRY_OUTBOX_QUEUE%", "connection": "AzureWebJobsStorage"}),
 }
 # HTTP functions come from the one declaration of the endpoints (shared.api.ENDPOINTS).

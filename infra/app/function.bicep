@@ -42,6 +42,7 @@ param triggerFunctions array = [
   'monitor'
   'registry-sync'
   'fleet_summary'
+  'monitor_check'
 ]
 
 var stagingSlotName = 'staging'
@@ -147,6 +148,10 @@ var commonSettings = [
   {
     name: 'REGISTRY_OUTBOX_QUEUE'
     value: 'registry-outbox'
+  }
+  {
+    name: 'MONITOR_QUEUE'
+    value: 'monitor-requests'
   }
   {
     name: 'DRIFT_SCHEDULE'

@@ -1,4 +1,4 @@
-"""One monitoring evaluation of a series: recent window and reference, drift and decay checks (no storage)."""
+"""One monitoring evaluation of a series: the window's actuals against the forecasts served for them (no storage)."""
 
 from __future__ import annotations
 
@@ -11,20 +11,65 @@ import pandas as pd
 from shared.forecasting.frequency import family, season_length
 from shared.forecasting.metrics import mase_scale
 
-from .decay import cusum_mean_check, cusum_scale_check, mase_ratio_check
-from .drift import Check, Sample, data_drift
+from .drift import Sample, data_drift
+from .evidence import DECAY_CHECKS, Check, Window, checks_of, statistics, why, window_from_band
 
 # Recent window and longest reference, in points, by frequency family (the window default is 28 days).
 WINDOW_BY_FAMILY = {"D": 28, "W": 13, "M": 6, "Q": 4, "Y": 3}
 REFERENCE_BY_FAMILY = {"D": 364, "W": 104, "M": 36, "Q": 16, "Y": 10}
-MIN_REFERENCE_WINDOWS = 2  # the reference must hold at least two windows' worth of points
-MIN_DECAY_POINTS = 7  # the MASE ratio and the CUSUMs need at least this many errors
-BAND_COLUMNS = ("mean", "lower_80", "upper_80", "lower_95", "upper_95")
+UNIT_BY_FAMILY = {"D": "days", "W": "weeks", "M": "months", "Q": "quarters", "Y": "years"}
+MIN_REFERENCE_WINDOWS = 2  # the raw-value evidence needs a reference of at least two windows' worth of points
+MIN_SERVED = {"D": 7, "W": 4, "M": 3, "Q": 3, "Y": 3}  # served points the alerting checks need
+STORED_LEVELS = (50, 80, 90, 95, 99)
+BAND_COLUMNS = ("mean", *(f"{side}_{level}" for level in STORED_LEVELS for side in ("lower", "upper")))
 
 
 def window_length(freq: str, configured: int | None = None) -> int:
     """Points in the recent window: the configured number, else 28 days / 13 weeks / 6 months / ..."""
     return int(configured) if configured else WINDOW_BY_FAMILY[family(freq)]
+
+
+@dataclass
+class Judgement:
+    """The alerting checks of a window's served days, the window they were computed on and the why."""
+
+    checks: list[Check]
+    window: Window | None
+    why: str
+    mase: tuple[float, float] | None = None
+
+    @property
+    def alert(self) -> bool:
+        return any(c.fired for c in self.checks)
+
+
+def judge(
+    actual: np.ndarray,
+    band: dict[str, np.ndarray],
+    *,
+    levels: list[float],
+    days: np.ndarray,
+    weekday: np.ndarray | None,
+    fam: str,
+    mase_scale_value: float | None = None,
+    expected_mase: float | None = None,
+    path: tuple[np.ndarray, np.ndarray, list[np.ndarray]] | None = None,
+) -> Judgement:
+    """The alerting checks of the served days of one window (arrays of equal length, one row per served day).
+
+    This is the whole per-run decision, shared by the monitor and the calibration bench.
+    """
+    unit = UNIT_BY_FAMILY[fam]
+    if len(actual) < MIN_SERVED[fam]:
+        return Judgement([], None, why(None, []))
+    window = window_from_band(actual, band, levels, days, weekday, unit, path)
+    realized = None
+    mase = None
+    if mase_scale_value and expected_mase and expected_mase > 0:
+        realized = float(np.mean(np.abs(window.actual - window.mean)) / mase_scale_value)
+        mase = (realized, float(expected_mase))
+    checks = checks_of(statistics(window, realized, expected_mase), fam)
+    return Judgement(checks, window, why(window, checks, mase), mase)
 
 
 @dataclass
@@ -38,6 +83,8 @@ class Evaluation:
     decay: list[Check] = field(default_factory=list)
     decay_note: str | None = None
     recent: list[dict] = field(default_factory=list)
+    why: str = ""
+    served_points: int = 0
 
     @property
     def drift_fired(self) -> list[str]:
@@ -47,9 +94,38 @@ class Evaluation:
     def decay_fired(self) -> list[str]:
         return [c.name for c in self.decay if c.fired]
 
+    @property
+    def alerting(self) -> list[Check]:
+        return [c for c in [*self.drift, *self.decay] if c.alerts]
+
 
 def _span(index: pd.DatetimeIndex) -> dict:
     return {"start": index[0].date().isoformat(), "end": index[-1].date().isoformat(), "points": len(index)}
+
+
+def _levels(frame: pd.DataFrame) -> list[float]:
+    """Stored levels whose bounds are known on every served day."""
+    return [
+        level
+        for level in STORED_LEVELS
+        if {f"lower_{level}", f"upper_{level}"} <= set(frame.columns)
+        and frame[[f"lower_{level}", f"upper_{level}"]].notna().all().all()
+    ]
+
+
+def _recent_rows(dates: pd.DatetimeIndex, values: np.ndarray, frame: pd.DataFrame) -> list[dict]:
+    columns = ["mean", "lower_80", "upper_80", "lower_95", "upper_95", "version"]
+    frame = frame.reindex(columns=columns)
+    rows = []
+    for d, actual, record in zip(dates, values, frame.to_dict("records"), strict=True):
+        row = {"date": d.date().isoformat(), "actual": float(actual)}
+        for c in columns:
+            v = record[c]
+            row[c] = (
+                None if v is None or (isinstance(v, float) and np.isnan(v)) else (v if c == "version" else float(v))
+            )
+        rows.append(row)
+    return rows
 
 
 def evaluate(
@@ -60,70 +136,70 @@ def evaluate(
     window: int | None = None,
     served: pd.DataFrame | None = None,
     expected_mase: float | None = None,
-    one_step: pd.DataFrame | None = None,
+    path_sds: dict[str, np.ndarray] | None = None,
 ) -> Evaluation:
-    """Check the last `window` points of the regular series y.
+    """Check the last `window` points of the regular series y against the forecasts served for them.
 
-    Data drift compares them with the champion's training data before the window (at most a year of
-    it). Decay compares the forecasts that were served for those points (`served`, indexed by date,
-    with mean and band columns) with the actuals against `expected_mase` (the backtest MASE), and runs
-    the CUSUMs over `one_step` (standardized one-step errors of the window, see decay.one_step_errors).
+    `served` (indexed by date) holds the mean and the band columns of the forecast served for each
+    day, the serving version and, optionally, the day's horizon in that version's path (`horizon`);
+    with each version's standard deviation per horizon (`path_sds`) the scores are whitened.
+    The alerting checks judge the served days (shared.monitoring.evidence);
+    the raw-value checks compare the window with the champion's training data before it (at most a year)
+    and are evidence only.
     """
     fam = family(freq)
     w = window_length(freq, window)
     m = season_length(freq)
     n = len(y)
     if n < w:
-        return Evaluation({"start": None, "end": None, "points": n}, None, drift_note=f"fewer than {w} points")
+        return Evaluation(
+            {"start": None, "end": None, "points": n}, None, drift_note=f"fewer than {w} points", why="Not judged."
+        )
     start = n - w
-    # Daily data use the day of the week (Monday first) as the seasonal position, other data the index.
-    positions = np.asarray(y.index.day_of_week) if fam == "D" and m == 7 else np.arange(n) % m
     values = y.to_numpy(dtype=float)
-    win = Sample(values[start:], positions[start:], m)
-    result = Evaluation(_span(y.index[start:]), None)
+    dates = y.index[start:]
+    result = Evaluation(_span(dates), None)
+
+    frame = served.reindex(dates) if served is not None else pd.DataFrame(index=dates, columns=list(BAND_COLUMNS))
+    result.recent = _recent_rows(dates, values[start:], frame)
+    have = frame.dropna(subset=["mean"]) if "mean" in frame else frame.iloc[0:0]
+    levels = _levels(have)
+    if not levels:
+        have = have.iloc[0:0]
+    actual = y.reindex(have.index).to_numpy(dtype=float)
+    weekday = np.asarray(have.index.day_of_week) if fam == "D" and m == 7 else None
+    path = None
+    if path_sds and {"horizon", "version"} <= set(have.columns) and have["horizon"].notna().all():
+        group, versions = pd.factorize(have["version"])
+        if all(v in path_sds for v in versions):
+            path = (have["horizon"].to_numpy(dtype=int), group, [path_sds[v] for v in versions])
+    judgement = judge(
+        actual,
+        {c: have[c].to_numpy(dtype=float) for c in BAND_COLUMNS if c in have},
+        levels=levels,
+        days=np.asarray([d.toordinal() for d in have.index.date]),
+        weekday=weekday,
+        fam=fam,
+        mase_scale_value=mase_scale(values[:start], m),
+        expected_mase=expected_mase,
+        path=path,
+    )
+    result.served_points = len(have)
+    result.why = judgement.why
+    result.drift = [c for c in judgement.checks if c.name not in DECAY_CHECKS]
+    result.decay = [c for c in judgement.checks if c.name in DECAY_CHECKS]
+    if not judgement.checks:
+        note = f"{len(have)} of the window's {w} points had a served forecast; {MIN_SERVED[fam]} are needed"
+        result.drift_note = result.decay_note = note
+    elif not any(c.name == "mase_ratio" for c in result.decay):
+        result.decay_note = "MASE ratio not evaluated: the champion's card has no backtest MASE"
+
+    positions = np.asarray(y.index.day_of_week) if fam == "D" and m == 7 else np.arange(n) % m
     trained_end = int(np.searchsorted(y.index, pd.Timestamp(trained_through), side="right"))
     ref_end = min(start, trained_end)
     ref_start = max(0, ref_end - REFERENCE_BY_FAMILY[fam])
     if ref_end - ref_start >= MIN_REFERENCE_WINDOWS * w:
         result.reference = _span(y.index[ref_start:ref_end])
         ref = Sample(values[ref_start:ref_end], positions[ref_start:ref_end], m)
-        result.drift = data_drift(ref, win)
-    else:
-        result.drift_note = (
-            f"the champion's training data before the window hold {max(ref_end - ref_start, 0)} points; "
-            f"{MIN_REFERENCE_WINDOWS * w} are needed"
-        )
-
-    dates = y.index[start:]
-    columns = [*BAND_COLUMNS, "version"]
-    frame = served.reindex(dates) if served is not None else pd.DataFrame(index=dates)
-    frame = frame.reindex(columns=columns)
-    result.recent = [
-        {
-            "date": d.date().isoformat(),
-            "actual": float(actual),
-            **{c: (None if pd.isna(row[c]) else (row[c] if c == "version" else float(row[c]))) for c in columns},
-        }
-        for d, actual, (_, row) in zip(dates, values[start:], frame.iterrows(), strict=True)
-    ]
-    band = frame.dropna(subset=["mean"])
-    if len(band) >= MIN_DECAY_POINTS and expected_mase and expected_mase > 0:
-        scale = mase_scale(values[:start], m)
-        actual = y.reindex(band.index).to_numpy(dtype=float)
-        result.decay.append(mase_ratio_check(actual, band["mean"].to_numpy(dtype=float), scale, expected_mase))
-    notes = []
-    if not any(c.name == "mase_ratio" for c in result.decay):
-        why = (
-            "the champion's card has no backtest MASE"
-            if not expected_mase
-            else f"fewer than {MIN_DECAY_POINTS} days of the window had a served forecast"
-        )
-        notes.append(f"MASE ratio not evaluated: {why}")
-    if one_step is not None and len(one_step) >= MIN_DECAY_POINTS:
-        z = one_step["z"].to_numpy(dtype=float)
-        stamps = list(one_step["date"])
-        result.decay += [cusum_mean_check(z, stamps), cusum_scale_check(z, stamps)]
-    else:
-        notes.append(f"CUSUMs not evaluated: fewer than {MIN_DECAY_POINTS} one-step errors")
-    result.decay_note = "; ".join(notes) or None
+        result.drift += data_drift(ref, Sample(values[start:], positions[start:], m))
     return result

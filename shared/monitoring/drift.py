@@ -1,40 +1,25 @@
-"""Data drift detectors: pure functions comparing a recent window of a series with its reference sample."""
+"""Raw-value evidence: the recent window's values against the champion's training data (never alarms alone).
+
+A trend or season the champion forecasts moves raw values away from their history by design, so these
+checks are reported as evidence beside the alerting checks of shared.monitoring.evidence and never fire;
+`detail.beyond_threshold` says whether a statistic is beyond the threshold it once alarmed at.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import stats
 
 from . import thresholds as th
+from .evidence import Check
 
 PSI_BINS = 5  # quantile bins of the reference; a 28-point window fills five bins with about 6 points each
 MIN_RANKED = 5  # reference values a position needs for the window's values to be ranked among them
 CONSTANT_SCALE = 1e-12  # the spread assumed for a constant reference: an unchanged window scores 0
 PSI_SMOOTHING = 0.5  # pseudo-count per bin, so an empty bin does not make the index infinite
-
-
-@dataclass(frozen=True)
-class Check:
-    """One test of one run: its statistic, the threshold it is compared with and whether it fired."""
-
-    name: str
-    statistic: float | None
-    threshold: float
-    fired: bool
-    detail: dict = field(default_factory=dict)
-    description: str = ""
-
-    def to_dict(self) -> dict:
-        return {
-            "statistic": self.statistic,
-            "threshold": self.threshold,
-            "fired": self.fired,
-            "description": self.description,
-            **({"detail": self.detail} if self.detail else {}),
-        }
 
 
 def _finite(x: float) -> float | None:
@@ -251,4 +236,15 @@ def data_drift(reference: Sample, window: Sample) -> list[Check]:
     ]
     if seasonal(window.m, len(window.values)):
         checks.append(profile_check(scores, window))
-    return checks
+    return [evidence_only(c) for c in checks]
+
+
+def evidence_only(check: Check) -> Check:
+    """The check as evidence: it never fires, and says whether it is beyond its threshold."""
+    return replace(
+        check,
+        fired=False,
+        alerts=False,
+        detail={**check.detail, "beyond_threshold": check.fired},
+        description=f"{check.description} (evidence only)",
+    )

@@ -1,29 +1,32 @@
 """The monitoring report of one series and one run (stored as monitoring/{series}/latest.json).
 
-Schema (schema_version 1); every key is always present unless marked optional:
+Schema (schema_version 2); every key is always present unless marked optional:
 
-    schema_version  1
+    schema_version  2
     series          series id
     run_id          id of this run; also the correlation id of its events, webhook calls and retrain request
     checked_at      ISO-8601 UTC time of the run
     status          "ok" | "drift" | "decay" | "drift+decay" | "not-evaluated" | "error"
-    reasons         list of strings, one per check that fired ("drift level_shift: 0.91 (threshold 0.6)")
+    why             one sentence a person reads in five seconds: how the window's actuals compared with the
+                    forecasts served for them, the served 95% interval's coverage, and the strongest evidence
+    alert           {raised, top, score}: the run's one decision (any alerting check beyond its threshold),
+                    the alerting check with the largest statistic / threshold, and that ratio
+    reasons         list of strings, one per check that fired ("drift bias: 4.71 (threshold 3.9)")
     champion        {version, model, trained_through, dataset_version} of the champion checked
     data            {dataset_version, last_date, frequency, changed_since_champion}: the curated series now
-    window          {start, end, points}: the recent window (the last 28 days for daily data)
-    reference       {start, end, points} of the champion's training data the window is compared with, or null
+    window          {start, end, points, served}: the recent window (the last 28 days for daily data) and
+                    how many of its points had a served forecast
+    reference       {start, end, points} of the champion's training data the raw values are compared with, or null
     drift           {evaluated, detected, fired, note, checks}
-    decay           {evaluated, detected, fired, note, checks, one_step, one_step_key}
-                    checks: {name: {statistic, threshold, fired, description, detail (optional)}}
-                    drift checks: ks, psi, wasserstein, level_shift, variance_change, seasonal_profile
-                    decay checks: mase_ratio, cusum_mean, cusum_scale
-                    one_step: [{date, actual, mean, sd, z}] standardized one-step errors of the window
-                    seasonal_profile detail: position_mean_scores, the window's mean normal score by
-                    weekday, Monday first, for daily data (by position in the series modulo the season
-                    otherwise; 0 is the reference's typical value), and mean_score over all days
+    decay           {evaluated, detected, fired, note, checks}
+                    checks: {name: {statistic, threshold, fired, alerts, description, detail (optional)}}
+                    alerting drift checks: bias, cusum_bias, scale, slope, profile (daily);
+                    evidence only (alerts false, never fire): ks, psi, wasserstein, level_shift,
+                    variance_change, seasonal_profile on raw values against the training data
+                    alerting decay checks: coverage, mase_ratio
     recent          [{date, actual, mean, lower_80, upper_80, lower_95, upper_95, version}] per window day;
                     the band is the forecast served for that day (null where none was) and version the
-                    model that served it
+                    model that served it: the window's actuals against the served band
     actions         {events: [{event, status: "logged" | "suppressed", suppressed_until}],
                      webhook: [{event, status: "sent" | "failed" | "not-configured" | "suppressed",
                                 http_status (optional), error (optional)}],
@@ -41,9 +44,9 @@ from datetime import datetime
 import numpy as np
 
 from .checks import Evaluation
-from .drift import Check
+from .evidence import Check
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 THRESHOLDS_SOURCE = "calibrated by bench/drift_calibration.py (bench/README.md, drift calibration)"
 DRIFT_EVENT = "DriftDetected"
 DECAY_EVENT = "ModelDecayDetected"
@@ -69,7 +72,7 @@ def _reason(group: str, check: Check) -> str:
 
 def _section(checks: list[Check], note: str | None) -> dict:
     return {
-        "evaluated": bool(checks),
+        "evaluated": any(c.alerts for c in checks),
         "detected": any(c.fired for c in checks),
         "fired": [c.name for c in checks if c.fired],
         "note": note,
@@ -78,6 +81,8 @@ def _section(checks: list[Check], note: str | None) -> dict:
 
 
 def status_of(evaluation: Evaluation) -> str:
+    if not evaluation.alerting:
+        return "not-evaluated"
     drift, decay = bool(evaluation.drift_fired), bool(evaluation.decay_fired)
     if drift and decay:
         return "drift+decay"
@@ -85,9 +90,16 @@ def status_of(evaluation: Evaluation) -> str:
         return "drift"
     if decay:
         return "decay"
-    if not evaluation.drift and not evaluation.decay:
-        return "not-evaluated"
     return "ok"
+
+
+def alert_of(evaluation: Evaluation) -> dict:
+    """The run's one decision and its strongest alerting check."""
+    checks = [c for c in evaluation.alerting if c.statistic is not None]
+    if not checks:
+        return {"raised": False, "top": None, "score": None}
+    top = max(checks, key=lambda c: c.score)
+    return {"raised": any(c.fired for c in checks), "top": top.name, "score": round(top.score, 4)}
 
 
 def build_report(
@@ -98,8 +110,6 @@ def build_report(
     champion: dict,
     data: dict,
     evaluation: Evaluation,
-    one_step: list[dict],
-    one_step_key: str,
 ) -> dict:
     """The report of a finished evaluation; `actions` is filled in by the caller once they are decided."""
     reasons = [_reason("drift", c) for c in evaluation.drift if c.fired]
@@ -110,17 +120,15 @@ def build_report(
         "run_id": run_id,
         "checked_at": checked_at.isoformat(),
         "status": status_of(evaluation),
+        "why": evaluation.why,
+        "alert": alert_of(evaluation),
         "reasons": reasons,
         "champion": champion,
         "data": data,
-        "window": evaluation.window,
+        "window": {**evaluation.window, "served": evaluation.served_points},
         "reference": evaluation.reference,
         "drift": _section(evaluation.drift, evaluation.drift_note),
-        "decay": {
-            **_section(evaluation.decay, evaluation.decay_note),
-            "one_step": one_step,
-            "one_step_key": one_step_key,
-        },
+        "decay": _section(evaluation.decay, evaluation.decay_note),
         "recent": evaluation.recent,
         "actions": {
             "events": [],
@@ -140,13 +148,15 @@ def error_report(*, series: str, run_id: str, checked_at: datetime, error: str) 
         "run_id": run_id,
         "checked_at": checked_at.isoformat(),
         "status": "error",
+        "why": f"The check failed: {error}",
+        "alert": {"raised": False, "top": None, "score": None},
         "reasons": [],
         "champion": None,
         "data": None,
         "window": None,
         "reference": None,
         "drift": empty,
-        "decay": {**empty, "one_step": [], "one_step_key": None},
+        "decay": empty,
         "recent": [],
         "actions": {
             "events": [],

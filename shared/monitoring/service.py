@@ -8,6 +8,7 @@ import logging
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 from azure.storage.blob import ContainerClient
 
@@ -21,9 +22,10 @@ from shared.settings import Settings, get_settings
 from shared.storage import container, queue
 
 from .actions import EVENT_GROUPS, decide, events_of, log_event, post_webhook, retrain_reason, webhook_payload
-from .checks import BAND_COLUMNS, MIN_REFERENCE_WINDOWS, evaluate, window_length
+from .checks import BAND_COLUMNS, evaluate, window_length
 from .config import MonitorSettings, get_monitor_settings
-from .decay import one_step_errors
+from .evidence import point_sd
+from .fleet import update_fleet
 from .report import build_report, error_report
 from .store import read_latest, save_report, update_state
 
@@ -59,33 +61,31 @@ def run_checks(
         names = [series]
     else:
         names = list_series(models)
-    reports = []
-    for name in names:
-        run_id = str(uuid.uuid4())
-        try:
-            report = check_series(settings, monitor, name, now, run_id)
-        except Exception as exc:  # one series failing must not stop the others; the report says why
-            log.exception("monitor check of series %s failed", name)
-            report = error_report(series=name, run_id=run_id, checked_at=now, error=f"{type(exc).__name__}: {exc}")
-            try:
-                report = save_report(container(settings.monitoring_container, settings), report, now)
-            except Exception:  # storage itself failing is already logged above for this series
-                log.exception("could not store the error report of series %s", name)
-        if report is not None:
-            reports.append(report)
+    reports = [report for name in names if (report := check_one(settings, monitor, name, now, str(uuid.uuid4())))]
+    update_fleet(container(settings.monitoring_container, settings), reports, now)
     return reports
 
 
-def run_scheduled(past_due: bool, settings: Settings | None = None) -> list[dict]:
-    """The timer's run: one check of the current state, however many schedules were missed."""
+def check_one(
+    settings: Settings, monitor: MonitorSettings, name: str, now: datetime, run_id: str, run_key: str | None = None
+) -> dict | None:
+    """Check one series; a failure becomes its error report (raised only if that cannot be stored either)."""
+    try:
+        return check_series(settings, monitor, name, now, run_id, run_key)
+    except Exception as exc:  # one series failing must not stop the others; the report says why
+        log.exception("monitor check of series %s failed", name)
+        report = error_report(series=name, run_id=run_id, checked_at=now, error=f"{type(exc).__name__}: {exc}")
+        report["run_key"] = run_key
+        return save_report(container(settings.monitoring_container, settings), report, now)
+
+
+def run_scheduled(past_due: bool, settings: Settings | None = None) -> dict:
+    """The timer's run: enqueue one check request per batch of series (shared.monitoring.fanout)."""
+    from .fanout import enqueue_checks
+
     if past_due:
         log.warning("monitor run is past due; checking the current state once")
-    reports = run_checks(settings)
-    counts: dict[str, int] = {}
-    for report in reports:
-        counts[report["status"]] = counts.get(report["status"], 0) + 1
-    log.info("monitor checked %d series: %s", len(reports), json.dumps(counts, sort_keys=True))
-    return reports
+    return enqueue_checks(settings)
 
 
 def _trained_through(card: dict) -> date:
@@ -101,12 +101,13 @@ def _backtest_mase(card: dict) -> float | None:
 
 def served_forecasts(
     models: ContainerClient, series: str, pointer: dict, card: dict, dates: pd.DatetimeIndex
-) -> tuple[pd.DataFrame, float | None]:
+) -> tuple[pd.DataFrame, float | None, dict[str, np.ndarray]]:
     """The forecast served for each date: the stored path of the newest champion trained before it.
 
     The champion and the earlier champions of its history are the candidates. Returns the frame of
-    served means and bands (indexed by date, with the serving version) and the backtest MASE the
-    served days can be expected to show (the day-weighted mean of the serving versions' MASE).
+    served means and bands (indexed by date, with the serving version and the day's horizon in its
+    path), the backtest MASE the served days can be expected to show (the day-weighted mean of the
+    serving versions' MASE) and each serving version's standard deviation per horizon.
     """
     lineage = [card]
     start = dates[0].date()
@@ -118,7 +119,7 @@ def served_forecasts(
         except VersionNotFound:
             log.warning("champion history of %s names missing version %s", series, entry["version"])
     lineage.sort(key=lambda c: (_trained_through(c), c["version"]), reverse=True)
-    rows, paths, used = [], {}, {}
+    rows, paths, used, horizons, path_sds = [], {}, {}, {}, {}
     for stamp in dates:
         day = stamp.date()
         serving = next((c for c in lineage if _trained_through(c) < day), None)
@@ -131,19 +132,32 @@ def served_forecasts(
             except VersionNotFound:
                 points = []
             paths[version] = {p["date"]: p for p in points}
+            horizons[version] = {date.fromisoformat(p["date"]): h for h, p in enumerate(points, 1)}
+            sds = [point_sd(p) for p in points]
+            if points and None not in sds:
+                path_sds[version] = np.array(sds)
         point = paths[version].get(day.isoformat())
         if point is None:
             continue
-        rows.append({"date": stamp, **{c: point.get(c) for c in BAND_COLUMNS}, "version": version})
+        rows.append(
+            {
+                "date": stamp,
+                **{c: point.get(c) for c in BAND_COLUMNS},
+                "version": version,
+                "horizon": horizons[version][day],
+            }
+        )
         used[version] = used.get(version, 0) + 1
-    frame = pd.DataFrame(rows, columns=["date", *BAND_COLUMNS, "version"]).set_index("date")
+    frame = pd.DataFrame(rows, columns=["date", *BAND_COLUMNS, "version", "horizon"]).set_index("date")
     weights = {c["version"]: _backtest_mase(c) for c in lineage if c["version"] in used}
     known = {v: m for v, m in weights.items() if m is not None and m > 0}
     expected = sum(known[v] * used[v] for v in known) / sum(used[v] for v in known) if known else None
-    return frame, expected
+    return frame, expected, path_sds
 
 
-def check_series(settings: Settings, monitor: MonitorSettings, series: str, now: datetime, run_id: str) -> dict | None:
+def check_series(
+    settings: Settings, monitor: MonitorSettings, series: str, now: datetime, run_id: str, run_key: str | None = None
+) -> dict | None:
     """Evaluate one series, decide and carry out its actions, store and return its report (None: no champion)."""
     models = container(settings.models_container, settings)
     monitoring = container(settings.monitoring_container, settings)
@@ -158,17 +172,7 @@ def check_series(settings: Settings, monitor: MonitorSettings, series: str, now:
     y, _ = training_series(curated.days, trained_freq)  # on the champion's calendar, as it was trained
     freq = trained_freq or series_freq(y)
     w = window_length(freq, monitor.window)
-    n = len(y)
-    served, expected = served_forecasts(models, series, pointer, card, y.index[-w:])
-
-    key = f"{card['version']}:{curated.version}:{w}"
-    previous = read_latest(monitoring, series)
-    if previous is not None and previous.get("decay", {}).get("one_step_key") == key:
-        one_step = previous["decay"]["one_step"]
-    elif n - w >= MIN_REFERENCE_WINDOWS * w:
-        one_step = one_step_errors(y, card["spec"], range(n - w, n)).to_dict("records")
-    else:
-        one_step = []
+    served, expected, path_sds = served_forecasts(models, series, pointer, card, y.index[-w:])
     evaluation = evaluate(
         y,
         freq=freq,
@@ -176,7 +180,7 @@ def check_series(settings: Settings, monitor: MonitorSettings, series: str, now:
         window=w,
         served=served,
         expected_mase=expected,
-        one_step=pd.DataFrame(one_step, columns=["date", "actual", "mean", "sd", "z"]),
+        path_sds=path_sds,
     )
     champion_data_version = card.get("dataset", {}).get("version")
     report = build_report(
@@ -196,9 +200,8 @@ def check_series(settings: Settings, monitor: MonitorSettings, series: str, now:
             "changed_since_champion": curated.version != champion_data_version,
         },
         evaluation=evaluation,
-        one_step=one_step,
-        one_step_key=key,
     )
+    report["run_key"] = run_key
     act(settings, monitor, report, monitoring, now, champion_data_version)
     return save_report(monitoring, report, now)
 

@@ -170,8 +170,12 @@ def local_runner(settings, connection_string: str, tmp_path: Path) -> Iterator[s
         "MONITORING_CONTAINER": settings.monitoring_container,
         "RETRAIN_QUEUE": settings.retrain_queue,
         "REGISTRY_OUTBOX_QUEUE": settings.registry_outbox_queue,
+        "MONITOR_QUEUE": settings.monitor_queue,
         "DRIFT_SCHEDULE": "0 0 6 * * *",
-        **{f"AzureWebJobs.{name}.Disabled": "true" for name in ("ingest", "retrain", "monitor", "registry-sync")},
+        **{
+            f"AzureWebJobs.{name}.Disabled": "true"
+            for name in ("ingest", "retrain", "monitor", "monitor_check", "registry-sync", "fleet_summary")
+        },
     }
     settings_file = tmp_path / "local.settings.json"
     settings_file.write_text(json.dumps({"IsEncrypted": False, "Values": values}))

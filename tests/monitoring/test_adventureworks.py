@@ -1,18 +1,14 @@
-"""The AdventureWorks sample: its own last 28 days show no drift against the months before; a shifted copy does."""
+"""The AdventureWorks sample: its last month raises no alert under the champion that served it; a shifted copy does."""
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from localrun.sample import SAMPLE
-from shared.forecasting import regularize
-from shared.forecasting.backtest import forecast_windows, plan_windows, summarize, window_scores
-from shared.forecasting.naive import SeasonalNaive
-from shared.forecasting.registry import build
-from shared.monitoring.checks import evaluate
-from shared.monitoring.decay import one_step_errors
+from shared.forecasting import regularize, select_model
+from shared.monitoring.checks import STORED_LEVELS, evaluate
+from shared.monitoring.evidence import path_sd
 
-WINDOW = 28
+SERVED_THROUGH = "2014-04-30"  # the champion of the April upload served May
 
 
 @pytest.fixture(scope="module")
@@ -22,29 +18,42 @@ def sample() -> pd.Series:
     return y
 
 
-def seasonal_naive_inputs(y: pd.Series, train: pd.Series):
-    """A seasonal-naive champion on `train`: its served 90-day path, backtest MASE and one-step errors."""
-    model = SeasonalNaive({"name": "snaive", "freq": "D"}).fit(train)
-    windows = forecast_windows(model.spec, train, plan_windows(len(train), "D"), build)
-    served = model.predict(90, levels=(80, 95)).assign(version="snaive")
-    errors = one_step_errors(y, model.spec, range(len(y) - WINDOW, len(y)))
-    return served, summarize(window_scores(windows))["mase"], errors
+@pytest.fixture(scope="module")
+def champion(sample):
+    """The model the retrain selects on the data through April, its stored 90-day path and backtest MASE."""
+    selection = select_model(sample.loc[:SERVED_THROUGH])
+    served = selection.model.predict(90, levels=STORED_LEVELS).clip(lower=0)
+    served["version"] = "april"
+    served["horizon"] = range(1, 91)
+    sds = {"april": path_sd({c: served[c].to_numpy() for c in served.columns[:-2]}, list(STORED_LEVELS))}
+    return served, selection.backtest["metrics"]["mase"], sds
 
 
-def test_the_last_month_shows_no_drift_and_no_decay(sample):
-    train = sample.iloc[:-WINDOW]
-    served, mase, errors = seasonal_naive_inputs(sample, train)
-    result = evaluate(
-        sample, freq="D", trained_through=train.index[-1].date(), served=served, expected_mase=mase, one_step=errors
+def judged(y, champion):
+    served, mase, sds = champion
+    return evaluate(
+        y,
+        freq="D",
+        trained_through=pd.Timestamp(SERVED_THROUGH).date(),
+        served=served,
+        expected_mase=mase,
+        path_sds=sds,
     )
+
+
+def test_the_last_month_raises_no_alert(sample, champion):
+    result = judged(sample, champion)
     assert result.window == {"start": "2014-05-04", "end": "2014-05-31", "points": 28}
-    assert result.reference == {"start": "2013-07-31", "end": "2014-05-03", "points": 277}
-    assert len(result.drift) == 6 and len(result.decay) == 3
-    assert result.drift_fired == [] and result.decay_fired == []
+    assert result.served_points == 28 and len(result.alerting) == 6
+    assert result.drift_fired == [] and result.decay_fired == [], result.why
 
 
-def test_the_last_month_one_deviation_higher_is_drift(sample):
+def test_the_last_month_two_deviations_higher_alerts(sample, champion):
     shifted = sample.copy()
-    shifted.iloc[-WINDOW:] += np.std(sample.iloc[:-WINDOW]) * 1.0
-    result = evaluate(shifted, freq="D", trained_through=shifted.index[-WINDOW - 1].date())
-    assert {"psi", "level_shift"} <= set(result.drift_fired)
+    shifted.loc["2014-05-01":] += 2 * sample.loc[:SERVED_THROUGH].std()
+    result = judged(shifted, champion)
+    assert (
+        result.drift_fired + result.decay_fired
+        and "above what the champion forecast" in result.why
+        and "Alert:" in result.why
+    )

@@ -1,31 +1,27 @@
-"""One evaluation: window and reference placement, served forecasts, what is evaluated and what is not."""
+"""One evaluation: window and reference placement, served days, what is evaluated, the why, raw values as evidence."""
 
 import numpy as np
 import pandas as pd
 
-from shared.monitoring.checks import MIN_DECAY_POINTS, evaluate, window_length
-from shared.monitoring.decay import one_step_errors
+from shared.monitoring.checks import MIN_SERVED, evaluate, window_length
 from tests.monitoring.builders import NOISE_SD, daily_sales
 
-SPEC = {"name": "snaive", "freq": "D"}
 
-
-def served_for(y: pd.Series, start: int, offset: float = 0.0) -> pd.DataFrame:
-    """A served forecast for positions start.. : last week's value (plus `offset`), with a band of +-2 sd."""
+def served_for(y: pd.Series, start: int, offset: float = 0.0, version: str = "v1") -> pd.DataFrame:
+    """A served forecast for positions start..: the series' own expected value (plus `offset`), +-1 noise sd per z."""
     dates = y.index[start:]
-    mean = y.shift(7).iloc[start:].to_numpy() + offset
-    sd = np.sqrt(2) * NOISE_SD
-    return pd.DataFrame(
-        {
-            "mean": mean,
-            "lower_80": mean - 1.28 * sd,
-            "upper_80": mean + 1.28 * sd,
-            "lower_95": mean - 1.96 * sd,
-            "upper_95": mean + 1.96 * sd,
-            "version": "v1",
-        },
-        index=dates,
-    )
+    mean = 1000 + _profile(dates) + offset
+    sd = NOISE_SD * 1.05
+    frame = {"mean": mean}
+    for level, z in ((50, 0.674), (80, 1.2816), (90, 1.645), (95, 1.96), (99, 2.576)):
+        frame[f"lower_{level}"], frame[f"upper_{level}"] = mean - z * sd, mean + z * sd
+    return pd.DataFrame({**frame, "version": version}, index=dates)
+
+
+def _profile(dates: pd.DatetimeIndex) -> np.ndarray:
+    from tests.monitoring.builders import PROFILE
+
+    return PROFILE[dates.day_of_week]
 
 
 def test_window_by_frequency_unless_configured():
@@ -42,74 +38,56 @@ def test_reference_is_the_training_data_before_the_window():
     assert evaluated.reference["end"] == str(y.index[171].date())  # never overlaps the window
 
 
-def test_reference_is_at_most_a_year():
-    y = daily_sales(days=500)
+def test_without_served_forecasts_nothing_is_judged_and_raw_values_are_only_evidence():
+    y = daily_sales(days=200)
+    y.iloc[-28:] += 5 * NOISE_SD  # far beyond anything before: the raw checks see it
     result = evaluate(y, freq="D", trained_through=y.index[-1].date())
-    assert result.reference["points"] == 364
-
-
-def test_too_little_training_data_means_no_drift_verdict():
-    y = daily_sales(days=80)
-    result = evaluate(y, freq="D", trained_through=y.index[-1].date())
-    assert result.drift == [] and "56 are needed" in result.drift_note
-    assert result.drift_fired == [] and result.decay_fired == []
+    assert result.alerting == [] and result.drift_fired == [] and result.decay_fired == []
+    assert "0 of the window's 28 points had a served forecast; 7 are needed" in result.drift_note
+    raw = {c.name: c for c in result.drift}
+    assert raw["level_shift"].detail["beyond_threshold"] and not raw["level_shift"].fired
+    assert result.why == "Not judged: no forecast was served for the window's days yet."
 
 
 def test_recent_rows_carry_the_served_band_where_one_was_served():
     y = daily_sales(days=200)
     result = evaluate(y, freq="D", trained_through=y.index[189].date(), served=served_for(y, 190))
-    assert len(result.recent) == 28
+    assert len(result.recent) == 28 and result.served_points == 10
     assert all(row["mean"] is None and row["version"] is None for row in result.recent[:18])
     assert all(row["lower_95"] < row["mean"] < row["upper_95"] and row["version"] == "v1" for row in result.recent[18:])
     assert [row["actual"] for row in result.recent] == y.iloc[-28:].tolist()
 
 
-def test_mase_ratio_needs_a_week_of_served_forecasts_and_a_backtest_mase():
+def test_a_week_of_served_days_is_judged_and_fewer_are_not():
     y = daily_sales(days=200)
-    few = evaluate(
-        y,
-        freq="D",
-        trained_through=y.index[-1].date(),
-        served=served_for(y, 200 - MIN_DECAY_POINTS + 1),
-        expected_mase=1.0,
-    )
-    assert (
-        "mase_ratio" not in [c.name for c in few.decay]
-        and "fewer than 7 days of the window had a served forecast" in few.decay_note
-    )
-    no_mase = evaluate(y, freq="D", trained_through=y.index[-1].date(), served=served_for(y, 172))
-    assert "no backtest MASE" in no_mase.decay_note
-    enough = evaluate(y, freq="D", trained_through=y.index[171].date(), served=served_for(y, 172), expected_mase=1.0)
-    ratio = next(c for c in enough.decay if c.name == "mase_ratio")
-    assert ratio.detail["points"] == 28 and 0.6 < ratio.statistic < 1.4 and not ratio.fired
+    few = evaluate(y, freq="D", trained_through=y.index[-1].date(), served=served_for(y, 200 - MIN_SERVED["D"] + 1))
+    assert few.alerting == []
+    enough = evaluate(y, freq="D", trained_through=y.index[-1].date(), served=served_for(y, 200 - MIN_SERVED["D"]))
+    assert {c.name for c in enough.alerting} == {"bias", "cusum_bias", "scale", "coverage"}
+    assert "no backtest MASE" in enough.decay_note
 
 
-def test_bad_served_forecasts_are_decay_and_a_shift_is_drift():
-    y = daily_sales(days=200)
-    bad = evaluate(
-        y, freq="D", trained_through=y.index[171].date(), served=served_for(y, 172, offset=300), expected_mase=1.0
-    )
-    assert bad.decay_fired == ["mase_ratio"] and bad.drift_fired == []
-    y.iloc[-28:] += 4 * NOISE_SD
-    errors = one_step_errors(y, SPEC, range(172, 200))
-    moved = evaluate(y, freq="D", trained_through=y.index[171].date(), one_step=errors)
-    assert {"level_shift", "ks", "wasserstein"} <= set(moved.drift_fired)
-    assert "cusum_mean" in moved.decay_fired
-
-
-def test_stable_series_with_a_good_champion_fires_nothing():
+def test_a_good_champion_is_quiet_and_a_biased_one_alerts_with_the_why():
     y = daily_sales(days=200, seed=11)
-    errors = one_step_errors(y, SPEC, range(172, 200))
-    result = evaluate(
-        y, freq="D", trained_through=y.index[171].date(), served=served_for(y, 172), expected_mase=1.0, one_step=errors
+    good = evaluate(y, freq="D", trained_through=y.index[171].date(), served=served_for(y, 172), expected_mase=0.8)
+    assert {c.name for c in good.alerting} == {"bias", "cusum_bias", "scale", "profile", "coverage", "mase_ratio"}
+    assert good.drift_fired == [] and good.decay_fired == [], good.why
+    assert good.why.startswith("The last 28 days were ") and "Within what it expected" in good.why
+    bad = evaluate(
+        y, freq="D", trained_through=y.index[171].date(), served=served_for(y, 172, offset=-150), expected_mase=0.8
     )
-    assert [c.name for c in result.drift] == [
-        "ks",
-        "psi",
-        "wasserstein",
-        "level_shift",
-        "variance_change",
-        "seasonal_profile",
-    ]
-    assert [c.name for c in result.decay] == ["mase_ratio", "cusum_mean", "cusum_scale"]
-    assert result.drift_fired == [] and result.decay_fired == []
+    assert "bias" in bad.drift_fired
+    assert "above what the champion forecast" in bad.why and "Alert: actuals ran above the forecast" in bad.why
+
+
+def test_monthly_windows_are_judged_on_three_served_months():
+    index = pd.date_range("2015-01-01", periods=60, freq="MS")
+    y = pd.Series(100 + np.random.default_rng(2).normal(0, 5, 60), index=index)
+    y.index.freq = "MS"
+    served = pd.DataFrame({"mean": np.full(3, 100.0)}, index=index[-3:])
+    for level, z in ((50, 0.674), (80, 1.2816), (90, 1.645), (95, 1.96), (99, 2.576)):
+        served[f"lower_{level}"], served[f"upper_{level}"] = 100 - 5 * z, 100 + 5 * z
+    result = evaluate(y, freq="MS", trained_through=index[-4].date(), served=served)
+    assert result.window["points"] == 6 and result.served_points == 3
+    assert {c.name for c in result.alerting} == {"bias", "cusum_bias", "scale", "coverage"}  # no weekly profile
+    assert result.why.startswith("The last 3 months were ")

@@ -1,4 +1,4 @@
-"""Data drift detectors: each fires on its injected change and stays quiet on stable series."""
+"""Raw-value evidence: each check is beyond its threshold on its change, quiet on stable series, never fires."""
 
 import numpy as np
 import pytest
@@ -34,7 +34,7 @@ def changed(y, kind: str):
 
 def fired(y) -> dict[str, bool]:
     reference, window = split(y)
-    return {c.name: c.fired for c in data_drift(reference, window)}
+    return {c.name: c.detail["beyond_threshold"] for c in data_drift(reference, window)}
 
 
 def fire_counts(kind: str | None) -> dict[str, int]:
@@ -76,7 +76,7 @@ def test_level_statistic_is_signed():
     y.iloc[-WINDOW:] -= 2 * NOISE_SD
     reference, window = split(y)
     level = next(c for c in data_drift(reference, window) if c.name == "level_shift")
-    assert level.fired and level.statistic < -1.0
+    assert level.detail["beyond_threshold"] and level.statistic < -1.0
 
 
 def test_scores_rank_each_value_among_its_own_weekday():
@@ -97,7 +97,7 @@ def test_a_position_with_few_reference_values_is_ranked_by_its_deviation_among_a
     scores = position_scores(reference, window)
     assert np.all(scores > 1.5)  # every month far above its own season, though each has one or two references
     level = next(c for c in data_drift(reference, window) if c.name == "level_shift")
-    assert level.fired
+    assert level.detail["beyond_threshold"]
     unchanged = position_scores(reference, Sample(values[18:], months[18:], 12))
     assert abs(unchanged.mean()) < th.LEVEL_SHIFT
 
@@ -151,7 +151,20 @@ def test_a_constant_series_is_not_drift_until_its_level_moves():
     positions = np.arange(84) % 7
     constant = np.full(84, 100.0)
     reference = Sample(constant[:56], positions[:56], 7)
-    same = {c.name: c.fired for c in data_drift(reference, Sample(constant[56:], positions[56:], 7))}
-    moved = {c.name: c.fired for c in data_drift(reference, Sample(constant[56:] + 5, positions[56:], 7))}
+    same = {
+        c.name: c.detail["beyond_threshold"] for c in data_drift(reference, Sample(constant[56:], positions[56:], 7))
+    }
+    moved = {
+        c.name: c.detail["beyond_threshold"]
+        for c in data_drift(reference, Sample(constant[56:] + 5, positions[56:], 7))
+    }
     assert not any(same.values()), same
     assert moved["level_shift"] and not moved["variance_change"] and not moved["seasonal_profile"], moved
+
+
+def test_raw_value_checks_are_evidence_and_never_fire():
+    reference, window = split(changed(daily_sales(days=224, seed=1), "level"))
+    checks = data_drift(reference, window)
+    assert any(c.detail["beyond_threshold"] for c in checks)
+    assert not any(c.fired or c.alerts for c in checks)
+    assert all(c.description.endswith("(evidence only)") for c in checks)
