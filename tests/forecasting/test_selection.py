@@ -44,11 +44,14 @@ def test_worse_champion_is_replaced_and_same_spec_is_kept_and_refreshed(monthly)
     assert sel.champion["mase"] > sel.backtest["metrics"]["mase"]
     assert sel.decision["per_window_mase"]["champion"] == sel.champion["per_window_mase"]
 
+    # A champion of the very form this data selects scores the same on the same windows: it is kept, refitted.
     longer = seasonal_series(n=99)
-    again = select_model(longer, champion_spec=sel.spec)
-    if again.spec["name"] == sel.spec["name"]:
-        assert again.decision["promote"] is False
-    assert again.champion_model is not None
+    same = select_model(longer).spec
+    again = select_model(longer, champion_spec={**same, "interval": {"method": "model", "points": 0}})
+    assert again.spec == same and again.decision["promote"] is False
+    assert again.decision["improvement"] == 0 and "not 2% below" in again.decision["reason"]
+    assert again.champion["per_window_mase"] == again.backtest["metrics"]["per_window_mase"]
+    assert again.champion_model is not None and again.champion_model.spec["interval"] == same["interval"]
     assert again.champion_model.predict(1).index[0] == longer.index[-1] + pd.offsets.MonthBegin(1)
 
 
