@@ -22,6 +22,7 @@ RULE = (
     f"a one-sided Wilcoxon signed-rank test on per-window MASE (challenger < champion) gives p <= {ALPHA}"
 )
 REPLACES_FALLBACK = "the champion is a cold-start fallback: the first full selection replaces it"
+COLD_START_RULE = "cold start: a series with no backtest window is served the fallback forecast"
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,15 @@ def score_champion(champion_spec: dict, evaluate: Callable[[dict], tuple[dict, A
         logger.warning("champion spec %s could not be evaluated: %s", champion_spec.get("name"), exc)
         return ChampionScore(error=f"{type(exc).__name__}: {exc}")
     return ChampionScore(summary, model)
+
+
+def cold_start_decision(reason: str) -> dict:
+    """Without a backtest window there is nothing to compare: the fallback forecast is promoted, champion or not.
+
+    The data may have shrunk (older data beyond a long gap is left out of training), and a champion cannot
+    be refitted on fewer points than a window; its forecast would start before the new last day.
+    """
+    return {"promote": True, "rule": COLD_START_RULE, "reason": reason}
 
 
 def _side(spec: dict | None, summary: dict | None) -> dict | None:

@@ -12,7 +12,7 @@ import pandas as pd
 from . import calibration
 from .backtest import Plan, WindowForecasts, forecast_windows, plan_windows, summarize, window_scores
 from .base import Forecaster
-from .champion import ChampionScore, decide_promotion, score_champion
+from .champion import ChampionScore, cold_start_decision, decide_promotion, score_champion
 from .combination import CombinationFit, combine
 from .fallback import Fallback, min_selection_length
 from .private_api import failure_cause
@@ -213,11 +213,7 @@ def cold_start(y: pd.Series, freq: str, plan: Plan, horizon: int | None) -> Sele
     logger.info("cold start on %d observation(s): fallback forecast until %d", len(y), needed)
     model = Fallback({"name": Fallback.name, "freq": freq}).fit(y)
     model.with_interval({"method": "model", "backtest_coverage": None, "points": 0})
-    decision = {
-        "promote": True,
-        "rule": "cold start: a series with no backtest window is served the fallback forecast",
-        "reason": fallback["reason"],
-    }
+    decision = cold_start_decision(fallback["reason"])
     metrics = {"per_window_mase": [], "windows": 0}
     return Selection(
         spec=plain(model.spec),

@@ -226,6 +226,15 @@ def test_the_fallback_champion_is_replaced_by_the_first_full_selection(monthly):
     assert sel.decision["promote"] is True and "cold-start fallback" in sel.decision["reason"]
 
 
+def test_without_a_backtest_window_a_full_champion_gives_way_to_the_fallback():
+    # Training data can shrink (older data beyond a long gap is left out): no window, nothing to compare.
+    y = pd.Series([12.0, 15.0, 9.0, 14.0], index=pd.date_range("2024-03-01", periods=4, freq="D"))
+    champion = {"name": "arima", "freq": "D", "order": [1, 0, 0], "seasonal_order": [0, 0, 0, 0], "constant": True}
+    sel = select_model(y, champion_spec=champion)
+    assert sel.spec["name"] == "fallback" and sel.champion is None and sel.champion_model is None
+    assert sel.decision["promote"] is True and sel.decision["rule"].startswith("cold start")
+
+
 @pytest.mark.parametrize("kind", ["chosen", "ets", "combo"])
 def test_a_champion_of_a_candidates_form_reuses_its_backtest(monthly, monkeypatch, kind):
     import shared.forecasting.selection as selection
