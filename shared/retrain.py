@@ -1,4 +1,4 @@
-"""Retrain one series on request: select, backtest, decide against the champion, publish a version."""
+"""Retrain one series on request: the series lock, storage reads and writes, and the select-decide-publish steps."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from azure.storage.queue import QueueMessage
 
 from shared.errors import ConcurrencyConflict, CorruptArtifact, CorruptPointer, ForecastOpsError, UnpublishableVersion
 from shared.fleet import record_champion
-from shared.forecasting import champion, select_model
+from shared.forecasting import select_model
+from shared.forecasting.champion import decide_outcome
 from shared.forecasting.selection import MIN_OBSERVATIONS
 from shared.ingest.curated import read_series
 from shared.registry import (
@@ -220,7 +221,7 @@ def _retrain(
         series, len(y), y.index[0].date(), y.index[-1].date(), filled, champion_version or "none",
     )  # fmt: skip
     selection = select_model(y, champion_spec=champion_card["spec"] if champion_card else None)
-    result = champion.outcome(selection.decision, champion_version, corrupt)
+    result = decide_outcome(selection.decision, champion_version, corrupt)
     served, _, _ = served_model(selection, result)
     version = new_version_id()
     card = model_card(

@@ -126,7 +126,7 @@ class Outcome:
     replaced_corrupt: list[dict]
 
 
-def outcome(decision: dict, champion_version: str | None, corrupt: Sequence = ()) -> Outcome:
+def decide_outcome(decision: dict, champion_version: str | None, corrupt: Sequence = ()) -> Outcome:
     """The outcome of a retrain from the decision and the champion it was made against.
 
     `champion_version` is the last intact champion (None when there is none); `corrupt` are the damaged

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from shared.forecasting.champion import MARGIN, cold_start_decision, decide_promotion, outcome, score_champion
+from shared.forecasting.champion import MARGIN, cold_start_decision, decide_outcome, decide_promotion, score_champion
 
 CHALLENGER = {"name": "ets", "freq": "D"}
 CHAMPION = {"name": "arima", "freq": "D"}
@@ -114,7 +114,7 @@ class Damaged:
     ],
 )
 def test_each_outcome_of_a_retrain(promote, champion, corrupt, expected):
-    out = outcome({"promote": promote}, champion, corrupt)
+    out = decide_outcome({"promote": promote}, champion, corrupt)
     name, serve, reason = expected
     assert (out.name, out.serve_challenger) == (name, serve) and out.reason.startswith(reason)
     assert [c["version"] for c in out.replaced_corrupt] == [c.version for c in corrupt]
@@ -123,4 +123,4 @@ def test_each_outcome_of_a_retrain(promote, champion, corrupt, expected):
 def test_without_a_backtest_window_the_fallback_is_promoted_and_a_champion_is_replaced():
     out = cold_start_decision("1 observation(s): too short for a backtest window; full selection from 35")
     assert out["promote"] is True and out["rule"].startswith("cold start") and "too short" in out["reason"]
-    assert outcome(out, "v1").name == "promoted" and outcome(out, "v1").serve_challenger is True
+    assert decide_outcome(out, "v1").name == "promoted" and decide_outcome(out, "v1").serve_challenger is True
