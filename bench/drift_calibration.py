@@ -59,7 +59,7 @@ from shared.monitoring.decay import one_step_errors
 TRAIN_DAYS = 277  # the sample's length minus its last 28 days
 RUNS = 28  # daily runs after training, the detection horizon
 BREAK_LATEST = 14  # the sudden break happens on one of the first 14 days after training
-HORIZON = 90  # stored forecast length of a daily champion (shared.training.MAX_HORIZON)
+HORIZON = 90  # stored forecast length of a daily champion (shared.retrain.MAX_HORIZON)
 CALIBRATION_QUANTILE = 0.975
 CALIBRATION_SEED = 100_000
 SCENARIOS = ("stable", "level_shift", "variance_doubled", "profile_changed", "sudden_break")
