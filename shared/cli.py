@@ -89,7 +89,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from shared.errors import UploadRejected
     from shared.forecasting import select_model
     from shared.ingest.parse import parse_upload
-    from shared.retrain import training_series
+    from shared.training import training_series
 
     try:
         parsed = parse_upload(Path(args.input).read_bytes(), default_series=args.series or "total")

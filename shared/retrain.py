@@ -1,11 +1,10 @@
-"""Retrain one series on request: select, backtest, decide against the champion, publish a version."""
+"""Retrain one series on request: the series lock, storage reads and writes, and the select-decide-publish steps."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import logging
-import os
 import re
 import threading
 from collections.abc import Iterator
@@ -14,12 +13,13 @@ from datetime import UTC, datetime
 
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
 from azure.storage.blob import ContainerClient
+from azure.storage.queue import QueueMessage
 
-import shared
 from shared.errors import ConcurrencyConflict, CorruptArtifact, CorruptPointer, ForecastOpsError, UnpublishableVersion
 from shared.fleet import record_champion
-from shared.forecasting import regularize, select_model
-from shared.forecasting.selection import MIN_OBSERVATIONS, plain
+from shared.forecasting import select_model
+from shared.forecasting.champion import decide_outcome
+from shared.forecasting.selection import MIN_OBSERVATIONS
 from shared.ingest.curated import read_series
 from shared.registry import (
     claim_run,
@@ -34,18 +34,16 @@ from shared.registry import (
 )
 from shared.settings import Settings, get_settings
 from shared.storage import container, queue
+from shared.training import forecast_document, model_card, sales_floor, served_model, training_series
 
 log = logging.getLogger(__name__)
 
-STORED_LEVELS = (50, 80, 90, 95, 99)
-# How far ahead forecasts are stored at training time, by the first letter of the frequency.
-MAX_HORIZON = {"D": 90, "B": 90, "W": 52, "M": 24, "Q": 12, "Y": 5, "A": 5}
 LOCK_SECONDS = 60  # lease length; renewed every third of it while the retrain runs
 DEFER_SECONDS = 5  # a request for a series that is being retrained comes back after this
 MAX_DEFERRALS = 360  # then it fails and the queue's retry and poison rules take over
 
 
-class BadRequest(ValueError):
+class UnprocessableRequest(ValueError):
     """A retrain message that can never be processed: it goes to the poison queue at once, with the reason."""
 
 
@@ -87,14 +85,13 @@ def series_lock(models: ContainerClient, series: str) -> Iterator[None]:
         lease.release()
 
 
-def defer(body: dict, settings: Settings) -> int:
-    """Send the request again, visible after DEFER_SECONDS; returns how often it was deferred."""
+def defer(body: dict, settings: Settings) -> QueueMessage:
+    """Send the request again, visible after DEFER_SECONDS, with its deferral count; returns the sent message."""
     deferrals = int(body.get("deferrals", 0)) + 1
     if deferrals > MAX_DEFERRALS:
         raise SeriesBusy(f"series {body['series']} stayed busy through {MAX_DEFERRALS} deferrals")
     message = json.dumps({**body, "deferrals": deferrals}).encode()
-    queue(settings.retrain_queue, settings).send_message(message, visibility_timeout=DEFER_SECONDS)
-    return deferrals
+    return queue(settings.retrain_queue, settings).send_message(message, visibility_timeout=DEFER_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -105,6 +102,7 @@ class RetrainOutcome:
     dataset_version: str
     version: str | None = None
     decision: dict | None = None
+    redelivery: QueueMessage | None = None  # a deferred request's message, invisible for DEFER_SECONDS
 
 
 SERIES_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # the upload contract's series id (fullmatch)
@@ -112,28 +110,28 @@ POISON_BODY_CHARS = 32_000  # a queue message is at most 64 KB; the poisoned bod
 
 
 def parse_message(raw: bytes) -> dict:
-    """The JSON object of a queue message; BadRequest if it is none (no retry can change that)."""
+    """The JSON object of a queue message; UnprocessableRequest if it is none (no retry can change that)."""
     try:
         body = json.loads(raw)
     except ValueError as exc:  # UnicodeDecodeError is a ValueError too
-        raise BadRequest(f"retrain request is not JSON: {exc}") from exc
+        raise UnprocessableRequest(f"retrain request is not JSON: {exc}") from exc
     if not isinstance(body, dict):
-        raise BadRequest(f"retrain request is not a JSON object: {type(body).__name__}")
+        raise UnprocessableRequest(f"retrain request is not a JSON object: {type(body).__name__}")
     return body
 
 
 def parse_request(body: dict) -> tuple[str, str]:
     missing = [key for key in ("series", "dataset_version") if not body.get(key)]
     if missing:
-        raise BadRequest(f"retrain request lacks {', '.join(missing)}: {body!r}")
+        raise UnprocessableRequest(f"retrain request lacks {', '.join(missing)}: {body!r}")
     series, dataset_version = body["series"], body["dataset_version"]
     if not isinstance(series, str) or not SERIES_ID.fullmatch(series):
-        raise BadRequest(f"retrain request names an invalid series id {series!r}")
+        raise UnprocessableRequest(f"retrain request names an invalid series id {series!r}")
     if not isinstance(dataset_version, str):
-        raise BadRequest(f"retrain request has a dataset_version that is not a string: {dataset_version!r}")
+        raise UnprocessableRequest(f"retrain request has a dataset_version that is not a string: {dataset_version!r}")
     deferrals = body.get("deferrals", 0)
     if not isinstance(deferrals, int) or isinstance(deferrals, bool) or deferrals < 0:
-        raise BadRequest(f"retrain request has an invalid deferral count {deferrals!r}")
+        raise UnprocessableRequest(f"retrain request has an invalid deferral count {deferrals!r}")
     return series, dataset_version
 
 
@@ -173,58 +171,9 @@ def handle_message(
     settings = settings or get_settings()
     try:
         return handle_request(parse_message(raw), settings=settings, correlation_id=message_id)
-    except BadRequest as exc:
+    except UnprocessableRequest as exc:
         send_to_poison(raw, str(exc), settings, message_id=message_id, dequeue_count=dequeue_count)
         return RetrainOutcome("poisoned", str(exc), "", "")
-
-
-def max_horizon(freq: str) -> int:
-    return MAX_HORIZON.get(freq[0].upper(), 24)
-
-
-def forecast_document(
-    model, *, series: str, version: str, freq: str, trained_through: str, floor: float | None = None
-) -> dict:
-    """The stored forecast path up to the maximum horizon at the standard levels.
-
-    `floor` (0 for a series that was never negative, such as sales) clips the mean and the bounds:
-    an interval reaching below what the series can take only looks wider than it is.
-    """
-    horizon = max_horizon(freq)
-    frame = model.predict(horizon, levels=STORED_LEVELS)
-    if floor is not None:
-        frame = frame.clip(lower=floor)
-    points = []
-    for stamp, row in frame.iterrows():
-        point = {"date": stamp.date().isoformat(), "mean": float(row["mean"])}
-        for level in STORED_LEVELS:
-            point[f"lower_{level}"] = float(row[f"lower_{level}"])
-            point[f"upper_{level}"] = float(row[f"upper_{level}"])
-        points.append(point)
-    return {
-        "series": series,
-        "version": version,
-        "frequency": freq,
-        "trained_through": trained_through,
-        "levels": list(STORED_LEVELS),
-        "max_horizon": horizon,
-        "floor": floor,
-        "fallback": bool(model.spec.get("fallback")),  # a cold-start fallback forecast (forecasting/fallback.py)
-        "points": points,
-    }
-
-
-def training_series(days: dict, freq: str | None = None):
-    """The curated days as a regular float series (gaps interpolated) and the number of days filled.
-
-    At most MAX_TRAINING_FILL values are filled: older data beyond longer gaps is left out.
-    """
-    import pandas as pd
-
-    from shared.ingest.rules import bound_gap_fill
-
-    raw = pd.Series(list(days.values()), index=pd.to_datetime(list(days)), dtype="float64").sort_index()
-    return bound_gap_fill(*regularize(raw, freq), raw=raw)
 
 
 def handle_request(
@@ -238,11 +187,9 @@ def handle_request(
         with series_lock(models, series):
             return _retrain(body, series, requested, settings, models, body.get("correlation_id") or correlation_id)
     except SeriesBusy:
-        deferrals = defer(body, settings)
-        log.info(
-            "retrain of %s@%s deferred %ds (series busy, deferral %d)", series, requested, DEFER_SECONDS, deferrals
-        )
-        return RetrainOutcome("deferred", "series busy", series, requested)
+        sent = defer(body, settings)
+        log.info("retrain of %s@%s deferred %ds (series busy, message %s)", series, requested, DEFER_SECONDS, sent.id)
+        return RetrainOutcome("deferred", "series busy", series, requested, redelivery=sent)
 
 
 def _retrain(
@@ -254,21 +201,9 @@ def _retrain(
     correlation_id: str | None,
 ) -> RetrainOutcome:
     curated = read_series(container(settings.curated_container, settings), series)
-    if curated is None:
-        log.warning("retrain request for unknown series %s ignored", series)
-        return RetrainOutcome("skipped", "unknown series", series, requested)
-    if curated.version != requested:
-        log.info("retrain of %s@%s skipped: superseded by dataset version %s", series, requested, curated.version)
-        return RetrainOutcome("skipped", f"superseded by {curated.version}", series, requested)
-    if len(curated.days) < MIN_OBSERVATIONS:
-        log.info(
-            "retrain of %s@%s skipped: %d day(s) of data, %d needed",
-            series,
-            requested,
-            len(curated.days),
-            MIN_OBSERVATIONS,
-        )
-        return RetrainOutcome("skipped", "insufficient data", series, requested)
+    skipped = unusable(curated, series, requested)
+    if skipped:
+        return RetrainOutcome("skipped", skipped, series, requested)
     # A bulk re-selection (shared.azureml) names its run: it retrains data the queue already trained, once per run.
     run_key = f"{requested}.{body['run']}" if body.get("run") else requested
     done = claim_run(models, series, run_key)
@@ -283,84 +218,65 @@ def _retrain(
     champion_version = champion_card["version"] if champion_card else None
     log.info(
         "retraining %s on %d points (%s..%s, %d filled), champion %s",
-        series,
-        len(y),
-        y.index[0].date(),
-        y.index[-1].date(),
-        filled,
-        champion_version or "none",
-    )
+        series, len(y), y.index[0].date(), y.index[-1].date(), filled, champion_version or "none",
+    )  # fmt: skip
     selection = select_model(y, champion_spec=champion_card["spec"] if champion_card else None)
-    if champion_card is None:
-        outcome, served, served_spec = "first-model", selection.model, selection.spec
-        reason = "first model" if not corrupt else "first intact model"
-    elif selection.decision.get("promote"):
-        outcome, served, served_spec = "promoted", selection.model, selection.spec
-        reason = f"challenger beat champion {champion_version}"
-    else:
-        # The champion's form refitted and recalibrated on the new data: its spec carries the new interval.
-        outcome, served, served_spec = "kept-champion", selection.champion_model, plain(selection.champion_model.spec)
-        reason = f"refresh of champion {champion_version} with new data"
-
+    result = decide_outcome(selection.decision, champion_version, corrupt)
+    served, _, _ = served_model(selection, result)
     version = new_version_id()
-    freq = served_spec.get("freq") or y.index.freqstr
-    trained_through = y.index[-1].date().isoformat()
-    card = {
-        "version": version,
-        "series": series,
-        "created_at": datetime.now(UTC).isoformat(),
-        "code_version": os.environ.get("FORECASTOPS_CODE_VERSION", shared.__version__),
-        "correlation_id": correlation_id,
-        "upload": body.get("upload"),
-        "reason": body.get("reason", "unspecified"),
-        "spec": served_spec,
-        "parameters": served.params,
-        "dataset": {
-            "version": requested,
-            "start": y.index[0].date().isoformat(),
-            "end": trained_through,
-            "rows": len(curated.days),
-            "filled_gaps": filled,
-            "frequency": freq,
-        },
-        "metrics": selection.champion if outcome == "kept-champion" else selection.backtest.get("metrics"),
-        "backtest": selection.backtest,
-        "candidates": selection.candidates,
-        "failures": selection.failures,
-        "fallback": selection.fallback if served is selection.model else None,
-        "decision": {
-            **selection.decision,
-            "outcome": outcome,
-            "champion_version": champion_version,
-            "challenger_spec": selection.spec,
-            "replaced_corrupt": [{"version": c.version, "artifact": c.artifact, "reason": c.reason} for c in corrupt],
-        },
-        "training_seconds": round((datetime.now(UTC) - started).total_seconds(), 3),
-    }
-    floor = 0.0 if float(y.min()) >= 0 else None
+    card = model_card(
+        version=version, series=series, request=body, correlation_id=correlation_id, y=y, rows=len(curated.days),
+        filled=filled, selection=selection, outcome=result, champion_version=champion_version, started=started,
+    )  # fmt: skip
     forecast = forecast_document(
-        served, series=series, version=version, freq=freq, trained_through=trained_through, floor=floor
-    )
-    if corrupt:
-        reason = f"{reason}; replaces corrupt {corrupt[0].version} ({corrupt[0].artifact} {corrupt[0].reason})"
+        served, series=series, version=version, freq=card["dataset"]["frequency"],
+        trained_through=card["dataset"]["end"], floor=sales_floor(y),
+    )  # fmt: skip
     try:
         write_version(models, series, version, model=served, card=card, forecast=forecast)
     except UnpublishableVersion as exc:
         return refuse(models, series, requested, run_key, pointer, exc, card["decision"])
+    published = publish(settings, models, card, reason=result.reason, pointer=pointer, etag=pointer_etag)
+    finish_run(
+        models, series, run_key,
+        {"version": version, "outcome": published, "finished_at": datetime.now(UTC).isoformat()},
+    )  # fmt: skip
+    log.info("retrain of %s@%s done: version %s, %s", series, requested, version, published)
+    return RetrainOutcome("trained", published, series, requested, version, card["decision"])
+
+
+def unusable(curated, series: str, requested: str) -> str | None:
+    """Why dataset version `requested` of `series` is not trained (unknown, superseded, too short), or None."""
+    if curated is None:
+        log.warning("retrain request for unknown series %s ignored", series)
+        return "unknown series"
+    if curated.version != requested:
+        log.info("retrain of %s@%s skipped: superseded by dataset version %s", series, requested, curated.version)
+        return f"superseded by {curated.version}"
+    if len(curated.days) < MIN_OBSERVATIONS:
+        log.info(
+            "retrain of %s@%s skipped: %d day(s) of data, %d needed",
+            series, requested, len(curated.days), MIN_OBSERVATIONS,
+        )  # fmt: skip
+        return "insufficient data"
+    return None
+
+
+def publish(
+    settings: Settings, models: ContainerClient, card: dict, *, reason: str, pointer: dict | None, etag: str | None
+) -> str:
+    """Point the champion at the new version (if the pointer did not move meanwhile) and record it in the fleet.
+
+    Returns the card's outcome, or `not-promoted-stale` when another retrain moved the champion first.
+    """
+    series, version = card["series"], card["version"]
     try:
-        champion = set_champion(models, series, version, reason=reason, current=pointer, etag=pointer_etag)
-        record_champion(container(settings.monitoring_container, settings), card, champion)
+        champion_pointer = set_champion(models, series, version, reason=reason, current=pointer, etag=etag)
+        record_champion(container(settings.monitoring_container, settings), card, champion_pointer)
     except ConcurrencyConflict:
         log.warning("champion of %s moved during retrain; version %s stays unpromoted", series, version)
-        outcome = "not-promoted-stale"
-    finish_run(
-        models,
-        series,
-        run_key,
-        {"version": version, "outcome": outcome, "finished_at": datetime.now(UTC).isoformat()},
-    )
-    log.info("retrain of %s@%s done: version %s, %s", series, requested, version, outcome)
-    return RetrainOutcome("trained", outcome, series, requested, version, card["decision"])
+        return "not-promoted-stale"
+    return card["decision"]["outcome"]
 
 
 def refuse(

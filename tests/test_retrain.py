@@ -1,7 +1,6 @@
 """Retrain requests on Azurite: first model, idempotency, superseded requests, refresh, card contents."""
 
 import json
-import time
 from datetime import date, timedelta
 
 import pytest
@@ -9,8 +8,9 @@ import pytest
 import shared
 from localrun.sample import monthly_files
 from shared import registry
+from shared.forecasting.champion import MARGIN
 from shared.ingest import process_upload
-from shared.retrain import BadRequest, handle_message, handle_request
+from shared.retrain import UnprocessableRequest, handle_message, handle_request
 from shared.storage import container, poison_depths, poison_queue_name, queue, read_json
 
 pytestmark = pytest.mark.slow
@@ -76,7 +76,7 @@ def test_request_for_an_older_dataset_version_is_skipped(settings):
 
 
 def test_malformed_request_is_refused(settings):
-    with pytest.raises(BadRequest, match="lacks dataset_version"):
+    with pytest.raises(UnprocessableRequest, match="lacks dataset_version"):
         handle_request({"series": "total"}, settings=settings)
 
 
@@ -175,10 +175,15 @@ def test_unknown_series_is_skipped(settings):
 def test_new_month_moves_the_champion_to_a_model_trained_through_it(settings):
     first = handle_request(ingest(settings, 0, 1, 2), settings=settings)
     second = handle_request(ingest(settings, 3), settings=settings)
-    assert second.status == "trained" and second.reason in {"promoted", "kept-champion"}
+    # October's data re-selects the combination with other members; on the four shared windows its mean MASE
+    # is more than the margin below the champion's, and four windows are too few for the paired test.
+    assert (second.status, second.reason) == ("trained", "promoted")
+    decision = second.decision
+    assert decision["promote"] is True and decision["improvement"] >= MARGIN
+    assert decision["test"] == {"name": "none (too few windows)", "windows": 4, "p_value": None}
     models = container(settings.models_container, settings)
     pointer, _ = registry.read_champion(models, "total")
-    assert pointer["version"] == second.version
+    assert pointer["version"] == second.version and pointer["reason"] == f"challenger beat champion {first.version}"
     assert pointer["history"][0]["version"] == first.version
     card = registry.read_card(models, "total", second.version)
     assert card["dataset"]["end"] == "2013-10-31"
@@ -207,7 +212,9 @@ def test_request_for_a_series_being_retrained_is_deferred(settings):
     assert registry.list_versions(models, "total") == []
     assert list(retrain_queue.receive_messages()) == []  # invisible for DEFER_SECONDS
     assert retrain_queue.get_queue_properties().approximate_message_count == 1
-    time.sleep(DEFER_SECONDS + 0.5)
+    sent = outcome.redelivery
+    assert sent.next_visible_on - sent.inserted_on == timedelta(seconds=DEFER_SECONDS)
+    retrain_queue.update_message(sent.id, sent.pop_receipt, visibility_timeout=0)  # the deferral has elapsed
     redelivered = json.loads(next(iter(retrain_queue.receive_messages())).content)
     assert redelivered == {**request, "deferrals": 1}
     assert handle_request(redelivered, settings=settings).status == "trained"
@@ -277,7 +284,7 @@ def install_champion(settings, spec: dict) -> str:
 def test_challenger_that_is_not_better_keeps_and_refreshes_the_champion(settings):
     from shared.forecasting import select_model
     from shared.ingest.curated import read_series
-    from shared.retrain import training_series
+    from shared.training import training_series
 
     request = ingest(settings, 0, 1, 2, 3)
     days = read_series(container(settings.curated_container, settings), "total").days

@@ -12,8 +12,8 @@ import pandas as pd
 from . import calibration
 from .backtest import Plan, WindowForecasts, forecast_windows, plan_windows, summarize, window_scores
 from .base import Forecaster
+from .champion import ChampionScore, cold_start_decision, decide_promotion, score_champion
 from .combination import CombinationFit, combine
-from .decision import decide
 from .fallback import Fallback, min_selection_length
 from .private_api import failure_cause
 from .registry import FAMILIES, build, resolve_fit, series_freq
@@ -213,11 +213,7 @@ def cold_start(y: pd.Series, freq: str, plan: Plan, horizon: int | None) -> Sele
     logger.info("cold start on %d observation(s): fallback forecast until %d", len(y), needed)
     model = Fallback({"name": Fallback.name, "freq": freq}).fit(y)
     model.with_interval({"method": "model", "backtest_coverage": None, "points": 0})
-    decision = {
-        "promote": True,
-        "rule": "cold start: a series with no backtest window is served the fallback forecast",
-        "reason": fallback["reason"],
-    }
+    decision = cold_start_decision(fallback["reason"])
     metrics = {"per_window_mase": [], "windows": 0}
     return Selection(
         spec=plain(model.spec),
@@ -244,8 +240,6 @@ def select_model(y: pd.Series, *, champion_spec: dict | None = None, horizon: in
     if not plan.cutoffs:
         return cold_start(y, freq, plan, horizon)
     replaces_fallback = champion_spec is not None and bool(champion_spec.get("fallback"))
-    if replaces_fallback:
-        champion_spec = None
     candidates: dict[str, dict] = {}
     specs, fits = _resolve_all(y, freq, candidates)
     if "snaive" not in specs:
@@ -270,16 +264,15 @@ def select_model(y: pd.Series, *, champion_spec: dict | None = None, horizon: in
         interval = {"method": "model", "backtest_coverage": None, "points": 0}
         selected = {"per_window_mase": [], "windows": 0}
     model.with_interval(plain(interval))
-    champion, champion_model, champion_error = None, None, None
-    if champion_spec is not None:
-        try:
-            champion, champion_model = _evaluate_champion(champion_spec, y, plan, freq, windows, specs, fits)
-        except Exception as exc:  # a champion that no longer fits is logged and replaced
-            logger.warning("champion spec %s could not be evaluated: %s", champion_spec.get("name"), exc)
-            champion_error = f"{type(exc).__name__}: {exc}"
-    decision = decide(model.spec, selected, champion_spec, champion, champion_error)
-    if replaces_fallback:
-        decision["reason"] = "the champion is a cold-start fallback: the first full selection replaces it"
+    scored = ChampionScore()
+    if champion_spec is not None and not replaces_fallback:
+        scored = score_champion(
+            champion_spec, lambda spec: _evaluate_champion(spec, y, plan, freq, windows, specs, fits)
+        )
+    decision = decide_promotion(
+        model.spec, selected, champion_spec, scored.summary, scored.error, replaces_fallback=replaces_fallback
+    )
+    champion, champion_model = scored.summary, scored.model
     backtest = {**plan.to_dict(y.index), "selected": chosen, "metrics": selected}
     return Selection(
         spec=plain(model.spec),

@@ -44,11 +44,14 @@ def test_worse_champion_is_replaced_and_same_spec_is_kept_and_refreshed(monthly)
     assert sel.champion["mase"] > sel.backtest["metrics"]["mase"]
     assert sel.decision["per_window_mase"]["champion"] == sel.champion["per_window_mase"]
 
+    # A champion of the very form this data selects scores the same on the same windows: it is kept, refitted.
     longer = seasonal_series(n=99)
-    again = select_model(longer, champion_spec=sel.spec)
-    if again.spec["name"] == sel.spec["name"]:
-        assert again.decision["promote"] is False
-    assert again.champion_model is not None
+    same = select_model(longer).spec
+    again = select_model(longer, champion_spec={**same, "interval": {"method": "model", "points": 0}})
+    assert again.spec == same and again.decision["promote"] is False
+    assert again.decision["improvement"] == 0 and "not 2% below" in again.decision["reason"]
+    assert again.champion["per_window_mase"] == again.backtest["metrics"]["per_window_mase"]
+    assert again.champion_model is not None and again.champion_model.spec["interval"] == same["interval"]
     assert again.champion_model.predict(1).index[0] == longer.index[-1] + pd.offsets.MonthBegin(1)
 
 
@@ -221,6 +224,15 @@ def test_the_fallback_champion_is_replaced_by_the_first_full_selection(monthly):
     sel = select_model(monthly, champion_spec=champion)
     assert sel.fallback is None and sel.spec["name"] != "fallback"
     assert sel.decision["promote"] is True and "cold-start fallback" in sel.decision["reason"]
+
+
+def test_without_a_backtest_window_a_full_champion_gives_way_to_the_fallback():
+    # Training data can shrink (older data beyond a long gap is left out): no window, nothing to compare.
+    y = pd.Series([12.0, 15.0, 9.0, 14.0], index=pd.date_range("2024-03-01", periods=4, freq="D"))
+    champion = {"name": "arima", "freq": "D", "order": [1, 0, 0], "seasonal_order": [0, 0, 0, 0], "constant": True}
+    sel = select_model(y, champion_spec=champion)
+    assert sel.spec["name"] == "fallback" and sel.champion is None and sel.champion_model is None
+    assert sel.decision["promote"] is True and sel.decision["rule"].startswith("cold start")
 
 
 @pytest.mark.parametrize("kind", ["chosen", "ets", "combo"])
