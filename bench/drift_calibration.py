@@ -63,7 +63,7 @@ def band_columns() -> list[str]:
 
 
 def forecast_band(model, horizon: int, floor: float | None) -> dict[str, np.ndarray]:
-    """The stored forecast path as the retrain writes it (shared.retrain.forecast_document)."""
+    """The stored forecast path as the retrain writes it (shared.training.forecast_document)."""
     frame = model.predict(horizon, levels=STORED_LEVELS)
     if floor is not None:
         frame = frame.clip(lower=floor)

@@ -7,8 +7,8 @@ import pandas as pd
 
 from shared import registry
 from shared.forecasting.naive import SeasonalNaive
-from shared.retrain import forecast_document
 from shared.storage import container
+from shared.training import forecast_document
 
 
 def publish(settings, series="total", level=100.0, promote=True):

@@ -4,7 +4,7 @@ import logging
 from datetime import date, timedelta
 
 from shared.ingest.rules import MAX_TRAINING_FILL, UploadRules, dedupe_key
-from shared.retrain import training_series
+from shared.training import training_series
 
 DAILY = {date(2014, 1, 1) + timedelta(days=i): float(i % 7 + 1) for i in range(200) if i % 10}
 

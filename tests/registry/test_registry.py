@@ -8,8 +8,8 @@ from azure.core.exceptions import ResourceExistsError
 from shared import registry
 from shared.errors import ConcurrencyConflict
 from shared.forecasting.naive import SeasonalNaive
-from shared.retrain import forecast_document
 from shared.storage import container
+from shared.training import forecast_document
 
 
 def fitted(level: float):
