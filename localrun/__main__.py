@@ -37,10 +37,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds a stop may take; work still running then is abandoned (default: %(default)s)",
     )
     parser.add_argument(
-        "--no-create-storage",
-        dest="create_storage",
-        action="store_false",
-        help="do not create the containers and queues of the ForecastOps app before serving",
+        "--create-storage",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="create the ForecastOps containers and queues before serving (default: when serving this "
+        "repository's function_app)",
     )
 
 
@@ -65,7 +66,8 @@ def serve(args: argparse.Namespace) -> int:
         load_local_settings(args.settings)
     else:
         logging.getLogger("localrun").warning("%s not found: using the environment only", args.settings)
-    if args.create_storage:
+    serves_this_app = args.app == "function_app" and args.app_dir.resolve() == REPO_ROOT
+    if args.create_storage or (args.create_storage is None and serves_this_app):
         create_storage()
     runner = Runner(args.app, args.app_dir, args.host, args.port, args.poll_interval, stop_timeout=args.stop_timeout)
     with runner:
