@@ -27,6 +27,8 @@ log = logging.getLogger("localrun.workers")
 WORKER_COUNT_SETTING = "FUNCTIONS_WORKER_PROCESS_COUNT"
 MAX_WORKER_PROCESSES = 10  # the host's limit for FUNCTIONS_WORKER_PROCESS_COUNT
 KILL_AFTER_SECONDS = 0.5  # a worker that ignores SIGTERM this long is killed
+READY_TIMEOUT_SECONDS = 60.0  # start() waits this long at most for the workers to import the app
+RESTART_DELAY_SECONDS = 5.0  # before starting again a worker that could not import the app
 
 
 def worker_process_count(env: Mapping[str, str]) -> int:
@@ -80,17 +82,27 @@ class Job:
 # -- inside a worker process ---------------------------------------------------------------------
 
 
-def _worker_main(conn: Any, app_module: str, app_dir: str, log_queue: Any, level: int) -> None:
+def _logger_levels() -> dict[str, int]:
+    """The level of the root logger and of every logger given one, so workers log what the runner would."""
+    levels = {"": logging.getLogger().level}
+    for name, logger in logging.Logger.manager.loggerDict.items():
+        if isinstance(logger, logging.Logger) and logger.level != logging.NOTSET:
+            levels[name] = logger.level
+    return levels
+
+
+def _worker_main(conn: Any, app_module: str, app_dir: str, log_queue: Any, levels: dict[str, int]) -> None:
     """A worker process: import the app once, then run the jobs that arrive on conn until it closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the runner stops us
-    root = logging.getLogger()
-    root.handlers[:] = [logging.handlers.QueueHandler(log_queue)]
-    root.setLevel(level)
+    logging.getLogger().handlers[:] = [logging.handlers.QueueHandler(log_queue)]
+    for name, level in levels.items():
+        logging.getLogger(name or None).setLevel(level)
     from localrun.loading import find_app, functions_of, import_app_module
 
     app = find_app(import_app_module(app_module, Path(app_dir)))
     functions = {fn.get_function_name(): fn.get_user_function() for fn in functions_of(app)}
     loop = asyncio.new_event_loop()
+    conn.send("ready")
     while True:
         try:
             job: Job = conn.recv()
@@ -177,6 +189,9 @@ class WorkerPool:
         self._workers: dict[int, _Worker] = {}
         self._lock = threading.Lock()
         self._stopping = False
+        self._stopped = threading.Event()
+        self._ready = threading.Condition()
+        self._ready_count = 0
         self._log_queue: Any = None
         self._relay: _LogRelay | None = None
 
@@ -185,15 +200,38 @@ class WorkerPool:
         self._relay = _LogRelay(self._log_queue)
         self._relay.start()
         for index in range(self.count):
-            self._idle.put(self._spawn(index))
-        log.info("Started %d worker processes (%s=%d)", self.count, WORKER_COUNT_SETTING, self.count)
+            self._spawn(index)
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        with self._ready:  # like the host, start serving once the workers have indexed the app
+            while self._ready_count < self.count and time.monotonic() < deadline:
+                self._ready.wait(deadline - time.monotonic())
+        log.info("%d of %d worker processes ready (%s)", self._ready_count, self.count, WORKER_COUNT_SETTING)
 
-    def _spawn(self, index: int) -> _Worker:
-        level = logging.getLogger().getEffectiveLevel()
-        worker = _Worker(self._ctx, index, (*self._app, self._log_queue, level))
+    def _spawn(self, index: int, delay: float = 0.0) -> None:
+        """Start worker `index`; it becomes idle once it has imported the app (a failed start is retried)."""
+        if delay and self._stopped.wait(delay):
+            return
+        worker = _Worker(self._ctx, index, (*self._app, self._log_queue, _logger_levels()))
         with self._lock:
             self._workers[index] = worker
-        return worker
+        threading.Thread(target=self._await_ready, args=(worker,), name=f"worker-{index}-start", daemon=True).start()
+
+    def _await_ready(self, worker: _Worker) -> None:
+        try:
+            worker.conn.recv()
+        except (EOFError, OSError):
+            worker.process.join(KILL_AFTER_SECONDS)
+            if not self._stopping:
+                log.error(
+                    "worker process %s exited with code %s while importing the app; starting another in %.0fs",
+                    worker.process.pid, worker.process.exitcode, RESTART_DELAY_SECONDS,
+                )  # fmt: skip
+                self._spawn(worker.index, RESTART_DELAY_SECONDS)
+            return
+        self._idle.put(worker)
+        with self._ready:
+            self._ready_count += 1
+            self._ready.notify_all()
 
     def pids(self) -> list[int]:
         with self._lock:
@@ -234,11 +272,12 @@ class WorkerPool:
             "worker process %s exited with code %s; starting a new one", worker.process.pid, worker.process.exitcode
         )
         worker.conn.close()
-        self._idle.put(self._spawn(worker.index))
+        self._spawn(worker.index)
 
     def abort(self) -> None:
         """Stop every worker now: running and waiting invocations end with InvocationCancelled."""
         self._stopping = True
+        self._stopped.set()
         with self._lock:
             workers = list(self._workers.values())
         for _ in range(len(workers) + 1):
