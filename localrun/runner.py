@@ -36,6 +36,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 STOP_TIMEOUT_SECONDS = 4.0
 STOP_GRACE_SHARE = 0.6
 SYNC_THREADS_WAIT_SECONDS = 0.5
+SIGNAL_CHECK_SECONDS = 0.2
 
 
 class _Component(Protocol):
@@ -283,4 +284,7 @@ def wait_for_shutdown() -> None:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    stop.wait()
+    # Timed waits: Python runs a signal's handler only when this thread runs bytecode, and a signal the
+    # kernel hands to another thread does not wake an untimed wait here.
+    while not stop.wait(SIGNAL_CHECK_SECONDS):
+        pass

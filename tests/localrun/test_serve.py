@@ -186,6 +186,9 @@ def test_serve_on_empty_storage_creates_it_and_ingests_the_first_upload(tmp_path
                     time.sleep(0.5)
         finally:
             process.send_signal(signal.SIGTERM)
-            process.wait(timeout=10)
+            try:
+                assert process.wait(timeout=10) == 0
+            finally:
+                _stop(process)
     finally:
         emulator.stop()
