@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.common import machine
+from bench.common import level_trend_season_noise, machine
 from shared.forecasting import forecast_file
 
 KINDS = {"monthly": ("MS", 12, 18, (90, 111)), "daily": ("D", 7, 28, (365, 366))}
@@ -33,13 +33,9 @@ def generate(kind: str, count: int, seed: int = 0) -> pd.DataFrame:
     for i in range(count):
         n = int(rng.integers(lo, hi))
         t = np.arange(n)
-        level = rng.uniform(50, 5000)
-        shape = rng.normal(0, 1, m)
-        season = rng.uniform(0, 0.3) * level * (shape - shape.mean()) / (shape.std() or 1)
-        trend = rng.normal(0, 0.004) * level * t
-        noise = rng.normal(0, rng.uniform(0.02, 0.15) * level, n)
+        level, trend, season, noise = level_trend_season_noise(rng, n, m)
         shift = (t > rng.integers(n // 2, n)) * rng.normal(0, 0.1) * level if rng.random() < 0.3 else 0
-        values = np.maximum(level + trend + season[t % m] + shift + noise, 0.0)
+        values = np.maximum(level + trend + season + shift + noise, 0.0)
         index = pd.date_range("2010-01-01", periods=n, freq=freq)
         parts.append(pd.DataFrame({"series_id": f"{kind}-{i:04d}", "date": index, "value": values}))
     return pd.concat(parts, ignore_index=True)

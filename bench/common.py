@@ -6,6 +6,7 @@ import os
 import platform
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from shared.forecasting import regularize
@@ -29,3 +30,21 @@ def machine() -> str:
         f"{os.cpu_count()} cores, Python {platform.python_version()}, "
         f"load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1 / 5 / 15 min)"
     )
+
+
+def level_trend_season_noise(
+    rng: np.random.Generator,
+    n: int,
+    m: int,
+    levels: tuple[float, float] = (50, 5000),
+    season_share: float = 0.3,
+    noise_shares: tuple[float, float] = (0.02, 0.15),
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """Level, trend, seasonal and noise parts of a synthetic series of n points, season length m (fixed draw order)."""
+    t = np.arange(n)
+    level = rng.uniform(*levels)
+    shape = rng.normal(0, 1, m)
+    season = rng.uniform(0, season_share) * level * (shape - shape.mean()) / (shape.std() or 1)
+    trend = rng.normal(0, 0.004) * level * t
+    noise = rng.normal(0, rng.uniform(*noise_shares) * level, n)
+    return level, trend, season[t % m], noise

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from localrun.config import ConfigurationError
 from localrun.demo import add_demo_arguments, run_demo
-from localrun.runner import REPO_ROOT, Runner, wait_for_shutdown
+from localrun.runner import REPO_ROOT, STOP_TIMEOUT_SECONDS, Runner, wait_for_shutdown
 from shared.settings import load_local_settings
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -29,21 +30,56 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7071)
     parser.add_argument("--poll-interval", type=float, default=1.0, help="seconds between blob/queue polls")
+    parser.add_argument(
+        "--stop-timeout",
+        type=float,
+        default=STOP_TIMEOUT_SECONDS,
+        help="seconds a stop may take; work still running then is abandoned (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--create-storage",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="create the ForecastOps containers and queues before serving (default: when serving this "
+        "repository's function_app)",
+    )
+
+
+def create_storage() -> None:
+    """Create the containers and queues the ForecastOps app uses, as the infrastructure does in Azure."""
+    from azure.core.exceptions import AzureError
+
+    from shared.settings import get_settings
+    from shared.storage import ensure_resources
+
+    settings = get_settings()
+    try:
+        ensure_resources(settings)
+    except (RuntimeError, AzureError) as exc:
+        raise ConfigurationError(f"cannot set up the app's storage: {exc}") from exc
+    logging.getLogger("localrun").info("storage ready: containers %s", ", ".join(settings.containers))
 
 
 def serve(args: argparse.Namespace) -> int:
-    """Load the settings, start the runner and keep it up until Ctrl-C."""
+    """Load the settings, create the app's storage, start the runner and keep it up until Ctrl-C or SIGTERM."""
     if args.settings.exists():
         load_local_settings(args.settings)
     else:
         logging.getLogger("localrun").warning("%s not found: using the environment only", args.settings)
-    runner = Runner(args.app, args.app_dir, args.host, args.port, args.poll_interval)
+    serves_this_app = args.app == "function_app" and args.app_dir.resolve() == REPO_ROOT
+    if args.create_storage or (args.create_storage is None and serves_this_app):
+        create_storage()
+    runner = Runner(args.app, args.app_dir, args.host, args.port, args.poll_interval, stop_timeout=args.stop_timeout)
     with runner:
-        print(f"ForecastOps local runner on {runner.base_url} — Ctrl-C to stop")
+        print(f"ForecastOps local runner on {runner.base_url} — Ctrl-C to stop", flush=True)
         for info in runner.functions():
             print(f"  {info.name}: {info.trigger_type}")
         wait_for_shutdown()
-        print("stopping")
+        print("stopping", flush=True)
+    if runner.abandoned:  # threads still running a function would hold the interpreter's exit: leave now
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(0)
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import time
 import urllib.error
@@ -14,6 +15,7 @@ from pathlib import Path
 from localrun.azurite import Azurite
 from localrun.runner import REPO_ROOT, Runner, wait_for_shutdown
 from localrun.sample import monthly_files
+from localrun.workers import MAX_WORKER_PROCESSES, WORKER_COUNT_SETTING
 from shared.settings import load_local_settings
 
 log = logging.getLogger("localrun.demo")
@@ -54,6 +56,8 @@ def run_demo(args: argparse.Namespace) -> int:
         shutil.copyfile(REPO_ROOT / "local.settings.sample.json", args.settings)
         log.info("created %s from local.settings.sample.json", args.settings)
     load_local_settings(args.settings)
+    # Retrains are CPU-bound: one worker process per core (the host's limit is 10), unless the settings say.
+    os.environ.setdefault(WORKER_COUNT_SETTING, str(min(os.cpu_count() or 1, MAX_WORKER_PROCESSES)))
 
     from shared.settings import get_settings
     from shared.storage import ensure_resources

@@ -1,4 +1,9 @@
-"""Call user functions like the worker: keyword arguments, context, async on one event loop, sync in a pool."""
+"""Call user functions like the worker: keyword arguments, context, async on one event loop, sync in a pool.
+
+With FUNCTIONS_WORKER_PROCESS_COUNT above 1, blob, queue and timer functions run in that many worker
+processes (localrun.workers), so CPU-bound invocations use every core; HTTP functions always run here,
+next to the server, so a request never waits for a worker busy with a retrain.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from localrun.functions import HTTP, FunctionSpec
 from localrun.outputs import Out, write_outputs
 from localrun.storage import Storage
 from localrun.sync_pool import SyncPool
+from localrun.workers import InvocationCancelled, Job, WorkerPool
 
 log = logging.getLogger("localrun.invoke")
 
@@ -45,11 +51,19 @@ class _Call:
 class Invoker:
     """Runs user functions and writes their outputs; owns the event loop and the sync thread pool."""
 
-    def __init__(self, app_dir: Path, storage: Storage, activity: Activity, workers: int) -> None:
+    def __init__(
+        self,
+        app_dir: Path,
+        storage: Storage,
+        activity: Activity,
+        workers: int,
+        processes: WorkerPool | None = None,
+    ) -> None:
         self._app_dir = str(app_dir)
         self._storage = storage
         self._activity = activity
         self._pool = SyncPool(workers)
+        self._processes = processes
         self._thread: threading.Thread | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
 
@@ -58,15 +72,31 @@ class Invoker:
         self._pool.start(self.loop)
         self._thread = threading.Thread(target=self.loop.run_forever, name="localrun-event-loop", daemon=True)
         self._thread.start()
+        if self._processes is not None:
+            self._processes.start()
 
-    def stop(self) -> None:
-        self._pool.stop()
+    def abort(self) -> None:
+        """Stop the worker processes now: their invocations end with InvocationCancelled (see workers)."""
+        if self._processes is not None:
+            self._processes.abort()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the worker processes, the sync threads and the event loop, within about `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        if self._processes is not None:
+            self._processes.stop(timeout=min(1.0, timeout))
+        self._pool.stop(max(0.0, deadline - time.monotonic()))
         if self.loop is not None:
             self.loop.call_soon_threadsafe(self.loop.stop)
             if self._thread is not None:
-                self._thread.join(timeout=10)
-            self.loop.close()
+                self._thread.join(max(0.1, deadline - time.monotonic()))
+            if not self.loop.is_running():
+                self.loop.close()
         self.loop, self._thread = None, None
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the worker processes (none when functions run in this process)."""
+        return self._processes.pids() if self._processes is not None else []
 
     def _begin(self, spec: FunctionSpec, trigger_value: Any, reason: str, retry_count: int) -> _Call:
         # A version-4 UUID from the process PRNG: no system call on the request path.
@@ -98,13 +128,33 @@ class Invoker:
         write_outputs(call.spec.name, call.spec.outputs, call.outs, result, data, self._storage)
         return result
 
+    def _call_in_worker(self, call: _Call, trigger_value: Any, data: Mapping[str, Any]) -> Any:
+        spec, context = call.spec, call.kwargs.get("context")
+        job = Job(
+            function=spec.name,
+            trigger_arg=spec.arg_name,
+            trigger_value=trigger_value,
+            outputs=tuple(call.outs),
+            context=(call.invocation_id, spec.name, self._app_dir, context.retry_context.retry_count)
+            if context is not None
+            else None,
+        )
+        assert self._processes is not None
+        result, values = self._processes.run(job)
+        for name, value in values.items():
+            call.outs[name].set(value)
+        write_outputs(spec.name, spec.outputs, call.outs, result, data, self._storage)
+        return result
+
     def invoke(
         self, spec: FunctionSpec, trigger_value: Any, data: Mapping[str, Any], reason: str, retry_count: int = 0
     ) -> Any:
         """From a trigger thread (never the loop): call, write outputs, count; the exception propagates."""
         call = self._begin(spec, trigger_value, reason, retry_count)
         try:
-            if spec.is_async:
+            if self._processes is not None:
+                result = self._call_in_worker(call, trigger_value, data)
+            elif spec.is_async:
                 if self.loop is None:
                     raise RuntimeError("the runner's event loop is not running")
                 coroutine = spec.user_function(**call.kwargs)
@@ -112,6 +162,9 @@ class Invoker:
                 write_outputs(spec.name, spec.outputs, call.outs, result, data, self._storage)
             else:
                 result = self._call_sync(call, data)
+        except InvocationCancelled:
+            log.warning("Cancelled 'Functions.%s' (Id=%s): the runner is stopping", spec.name, call.invocation_id)
+            raise
         except Exception:
             self._end(call, ok=False)
             raise

@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections import ChainMap
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,10 +27,16 @@ from localrun.loading import FunctionInfo, describe_functions, find_app, functio
 from localrun.queue_trigger import QueueTrigger
 from localrun.storage import Storage
 from localrun.timer_trigger import Schedule, TimerTrigger
+from localrun.workers import InvocationCancelled, WorkerPool, worker_process_count
 
 log = logging.getLogger("localrun")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Stop within this: work in flight gets STOP_GRACE_SHARE of it to finish, then it is abandoned.
+STOP_TIMEOUT_SECONDS = 4.0
+STOP_GRACE_SHARE = 0.6
+SYNC_THREADS_WAIT_SECONDS = 0.5
+SIGNAL_CHECK_SECONDS = 0.2
 
 
 class _Component(Protocol):
@@ -44,6 +51,9 @@ class Runner:
     the app itself sees os.environ, which `load_local_settings` fills like `func start`.
     Like `func start`, the runner is open: HTTP auth levels and admin keys are not enforced.
     Blob and queue triggers poll storage (also for blob triggers whose source is Event Grid).
+    FUNCTIONS_WORKER_PROCESS_COUNT above 1 runs blob, queue and timer functions in that many worker
+    processes (HTTP stays in this process); 1, the host's default, runs everything here.
+    `stop()` returns within `stop_timeout` seconds: work still running then is abandoned, as in a crash.
     """
 
     def __init__(
@@ -54,8 +64,11 @@ class Runner:
         port: int = 7071,
         poll_interval: float = 1.0,
         env: Mapping[str, str] | None = None,
+        stop_timeout: float = STOP_TIMEOUT_SECONDS,
     ) -> None:
         self.app_module = app_module
+        self.stop_timeout = stop_timeout
+        self.abandoned: list[str] = []  # components still busy when the last stop gave up on them
         self.app_dir = Path(app_dir).resolve()
         self.host = host
         self.poll_interval = poll_interval
@@ -67,6 +80,7 @@ class Runner:
         self._components: list[_Component] = []
         self._timers: dict[str, TimerTrigger] = {}
         self._http: HttpServer | None = None
+        self._invoker: Invoker | None = None
 
     # -- loading -------------------------------------------------------------------------------
     def load(self) -> list[FunctionSpec]:
@@ -128,8 +142,11 @@ class Runner:
         host = HostConfig.from_file(self.app_dir / "host.json")
         host_id = default_host_id(self.env)
         storage = Storage(self.env)
-        invoker = Invoker(self.app_dir, storage, self._activity, sync_workers(self.env))
         specs = self.load()
+        count = worker_process_count(self.env)
+        processes = WorkerPool(self.app_module, self.app_dir, count) if count > 1 else None
+        invoker = Invoker(self.app_dir, storage, self._activity, sync_workers(self.env), processes)
+        self._invoker = invoker
         for spec in specs:
             for output in spec.outputs:
                 storage.connection_string(output.connection)
@@ -147,14 +164,48 @@ class Runner:
         gc.freeze()
 
     def stop(self) -> None:
-        """Stop HTTP, then the triggers (in-flight work finishes), then the event loop. Idempotent."""
-        while self._components:
-            component = self._components.pop()
+        """Stop within `stop_timeout` seconds; idempotent.
+
+        HTTP stops accepting and the pollers stop receiving at once, together; requests and invocations in
+        flight get a grace period to finish. Then the worker processes are stopped (their invocations are
+        abandoned: a message comes back after its visibility timeout, a blob without a receipt at the next
+        start) and the event loop ends. Work still running in this process then is left behind and named
+        in `abandoned`; `python -m localrun serve` exits regardless.
+        """
+        if not self._components:
+            return
+        deadline = time.monotonic() + self.stop_timeout
+        grace = self.stop_timeout * STOP_GRACE_SHARE
+        invoker, others = self._invoker, [c for c in reversed(self._components) if c is not self._invoker]
+        self._components.clear()
+        stopping = [self._stop_in_thread(c, grace) for c in others]
+        _join_until(stopping, time.monotonic() + grace)
+        if invoker is not None:
+            if any(t.is_alive() for t in stopping):
+                invoker.abort()
+                _join_until(stopping, deadline - 1.0)
+            # Sync threads still busy run HTTP functions whose connections are closed: nobody waits for them.
+            invoker.stop(timeout=min(SYNC_THREADS_WAIT_SECONDS, max(0.0, deadline - time.monotonic())))
+        self.abandoned = [t.name.removeprefix("stop-") for t in stopping if t.is_alive()]
+        if self.abandoned:
+            log.warning("stopped with work still running in %s: abandoned", ", ".join(self.abandoned))
+        self._timers.clear()
+        self._invoker = None
+
+    def _stop_in_thread(self, component: _Component, grace: float) -> threading.Thread:
+        def stop() -> None:
             try:
-                component.stop()
+                if isinstance(component, HttpServer):
+                    component.stop(timeout=grace)
+                else:
+                    component.stop()
             except Exception:
                 log.exception("stopping %s failed", type(component).__name__)
-        self._timers.clear()
+
+        name = f"stop-{getattr(component, 'key', type(component).__name__)}"
+        thread = threading.Thread(target=stop, name=name, daemon=True)
+        thread.start()
+        return thread
 
     def __enter__(self) -> Runner:
         return self.start()
@@ -182,6 +233,10 @@ class Runner:
         """Per-function counters: processed (succeeded), failed (each failed attempt), poisoned."""
         return self._activity.counters()
 
+    def worker_pids(self) -> list[int]:
+        """Process ids of the worker processes (none with FUNCTIONS_WORKER_PROCESS_COUNT=1)."""
+        return self._invoker.worker_pids() if self._invoker is not None else []
+
     def counter(self, function: str) -> Counters:
         return self._activity.counters().get(function, Counters())
 
@@ -199,7 +254,7 @@ class Runner:
         return 202
 
     def _invoke_quietly(self, function: str) -> None:
-        with contextlib.suppress(Exception):  # the invoker has logged it
+        with contextlib.suppress(Exception, InvocationCancelled):  # the invoker has logged it
             self.trigger_timer(function)
 
     def _log_functions(self, specs: list[FunctionSpec], prefix: str) -> None:
@@ -219,9 +274,17 @@ class Runner:
             log.info("    %s: %s", spec.name, detail, extra={"function": spec.name, "trigger": spec.trigger_type})
 
 
+def _join_until(threads: list[threading.Thread], deadline: float) -> None:
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+
+
 def wait_for_shutdown() -> None:
     """Block until Ctrl-C or SIGTERM (also when started in the background, where SIGINT is ignored)."""
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    stop.wait()
+    # Timed waits: Python runs a signal's handler only when this thread runs bytecode, and a signal the
+    # kernel hands to another thread does not wake an untimed wait here.
+    while not stop.wait(SIGNAL_CHECK_SECONDS):
+        pass

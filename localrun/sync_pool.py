@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Callable
 from queue import SimpleQueue
 from typing import Any
@@ -39,11 +40,13 @@ class SyncPool:
             thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Let idle threads end; wait at most `timeout` in all for busy ones (daemons: they never block exit)."""
         for _ in self._threads:
             self._queue.put(None)
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
             if thread.is_alive():
-                thread.join(timeout)
+                thread.join(max(0.0, deadline - time.monotonic()))
 
     def run(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future:
         """Schedule fn(*args) on a pool thread; call on the loop, await the returned future there."""

@@ -14,6 +14,7 @@ from localrun.activity import Activity
 from localrun.config import TIMESPAN, ConfigurationError, parse_timespan
 from localrun.functions import FunctionSpec
 from localrun.invoke import Invoker
+from localrun.workers import InvocationCancelled
 
 log = logging.getLogger("localrun.timer")
 
@@ -87,7 +88,7 @@ class TimerTrigger:
             self._fire_logged(past_due=late, reason=f"Timer fired at {now.isoformat()}", due=due)
 
     def _fire_logged(self, past_due: bool, reason: str, due: datetime | None = None) -> None:
-        with contextlib.suppress(Exception):  # logged by the invoker; the schedule goes on
+        with contextlib.suppress(Exception, InvocationCancelled):  # logged by the invoker; the schedule goes on
             self.fire(past_due, reason, due)
 
     def fire(self, past_due: bool, reason: str, due: datetime | None = None) -> None:

@@ -135,3 +135,34 @@ def test_the_same_file_twice_makes_one_dataset_version_and_one_model_version(sta
     assert stack.wait_idle(60)
     assert read_manifest(curated)["dataset_version"] == dataset_before
     assert registry.list_versions(models, "total") == versions_before
+
+
+def test_a_many_series_upload_gives_every_series_a_champion_in_worker_processes(app_env, tmp_path, monkeypatch):
+    import numpy as np
+    import pandas as pd
+
+    from shared import registry
+
+    monkeypatch.setenv("FUNCTIONS_WORKER_PROCESS_COUNT", "2")
+    rng = np.random.default_rng(7)
+    days = pd.date_range("2026-01-01", periods=70, freq="D").strftime("%Y-%m-%d")
+    series = [f"store{s}-sku{k}" for s in range(3) for k in range(3)]
+    rows = [
+        f"{sid},{day},{max(0.0, 100 + 30 * (i % 7 == 5) + rng.normal(0, 8)):.2f}"
+        for sid in series
+        for i, day in enumerate(days)
+    ]
+    path = tmp_path / "estate.csv"
+    path.write_text("series_id,date,value\n" + "\n".join(rows) + "\n")
+
+    with Runner(port=0, poll_interval=0.2) as runner:
+        assert len(runner.worker_pids()) == 2
+        assert cli(["upload", str(path)]) == 0
+        models = container(app_env.models_container, app_env)
+        wait_for(lambda: all(registry.read_champion(models, sid)[0] for sid in series), timeout=240)
+        for sid in series:
+            status, body = get(f"{runner.base_url}/api/forecast?series={sid}&horizon=14")
+            assert status == 200 and len(body["points"]) == 14 and body["trained_through"] == "2026-03-11"
+        assert runner.wait_idle(60)
+        assert runner.counter("retrain").processed >= len(series)
+        assert runner.counter("retrain").failed == 0
