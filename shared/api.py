@@ -15,6 +15,7 @@ from typing import Any
 
 import shared
 from shared.errors import BadParameter, ConcurrencyConflict, NoModelYet, SeriesNotFound, VersionNotFound
+from shared.jsonsafe import json_safe
 from shared.schemas import FLEET_STATUSES
 
 log = logging.getLogger(__name__)
@@ -78,19 +79,8 @@ class ApiResponse:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def _finite(value: Any) -> Any:
-    """JSON has no NaN or infinity: such numbers (e.g. an undefined metric) become null."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
-
-
 def json_response(document: Any, status: int = 200) -> ApiResponse:
-    return ApiResponse(status, json.dumps(_finite(document), default=str, allow_nan=False).encode())
+    return ApiResponse(status, json.dumps(json_safe(document), default=str, allow_nan=False).encode())
 
 
 def error_response(status: int, error: str, detail: str) -> ApiResponse:
@@ -359,7 +349,7 @@ def series_data(service: Service, series: str, horizon: int) -> dict:
             card = next(c for c in cards if c["version"] == champion.version)
             pointer = {"series": series, "version": champion.version, "promoted_at": champion.promoted_at}
             record_champion(monitoring, card, pointer)
-    return _finite(
+    return json_safe(
         dashboard_data(
             series=series,
             history=stored.days if stored else None,
@@ -420,7 +410,7 @@ def dashboard(args: dict, service: Service) -> ApiResponse:
         data = {"view": "series", "detail": series_data(service, args["series"], args["horizon"])}
         title = args["series"]
     data["statuses"] = list(FLEET_STATUSES)
-    return ApiResponse(200, render(title, _finite(data)).encode(), "text/html")
+    return ApiResponse(200, render(title, json_safe(data)).encode(), "text/html")
 
 
 def drift(args: dict, service: Service) -> ApiResponse:
