@@ -17,11 +17,9 @@ import shared
 from shared.errors import BadParameter, ConcurrencyConflict, NoModelYet, SeriesNotFound, VersionNotFound
 from shared.jsonsafe import json_safe
 from shared.schemas import FLEET_STATUSES
+from shared.series_id import SERIES_ID_PATTERN
 
 log = logging.getLogger(__name__)
-
-SERIES_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-
 
 # Numbers in ASCII digits only: no "5_0", no other scripts' digits, no "inf", "nan" or exponents.
 NUMBER_FORMS = {int: re.compile(r"-?[0-9]{1,9}"), float: re.compile(r"-?[0-9]{1,9}(?:\.[0-9]{1,20})?")}
@@ -110,7 +108,7 @@ def default_service() -> Service:
     return Service()
 
 
-SERIES = Param("series", str, "Series identifier", default="total", pattern=SERIES_PATTERN)
+SERIES = Param("series", str, "Series identifier", default="total", pattern=SERIES_ID_PATTERN)
 SERIES_IN_PATH = dataclasses.replace(SERIES, default=None, location="path")
 HORIZON = Param("horizon", int, "Number of periods ahead", default=28, minimum=1, maximum=90)
 VERSION = Param("version", str, "Version to promote", required=True, pattern=r"^v[0-9A-Za-z.\-]{1,80}$")
