@@ -88,10 +88,11 @@ def error_response(status: int, error: str, detail: str) -> ApiResponse:
 class Service:
     """State shared by the handlers of one process: settings and the champion cache."""
 
-    def __init__(self, settings=None) -> None:
+    def __init__(self, settings=None, clock: Callable[[], float] | None = None) -> None:
+        """`clock` (monotonic seconds) drives the champion cache's period; tests pass their own."""
         from shared.serving import ChampionCache
 
-        self.cache = ChampionCache(settings)
+        self.cache = ChampionCache(settings) if clock is None else ChampionCache(settings, clock)
 
     @property
     def settings(self):
