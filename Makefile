@@ -7,7 +7,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 # The package build (scripts/package.py) needs a pip that maps manylinux_2_28 onto older manylinux wheels.
 PIP_VERSION := pip==26.3
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test test-fast lint bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,9 +41,16 @@ install: $(VENV)/.installed node_modules/.installed $(TOOLS_VENV)/.installed $(C
 run: install
 	$(PY) -m localrun demo
 
+# Everything: unit, Azurite, runner, browser and delivery tests.
 test: install
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2
+
+# Unit tests only: no Azurite, no browser, no .venv-tools validators, nothing marked slow (markers in pyproject.toml).
+FAST := not azurite and not slow and not browser and not tools
+
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest -n 2 -q -m "$(FAST)"
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -15,12 +15,11 @@ from typing import Any
 
 import shared
 from shared.errors import BadParameter, ConcurrencyConflict, NoModelYet, SeriesNotFound, VersionNotFound
+from shared.jsonsafe import json_safe
 from shared.schemas import FLEET_STATUSES
+from shared.series_id import SERIES_ID_PATTERN
 
 log = logging.getLogger(__name__)
-
-SERIES_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-
 
 # Numbers in ASCII digits only: no "5_0", no other scripts' digits, no "inf", "nan" or exponents.
 NUMBER_FORMS = {int: re.compile(r"-?[0-9]{1,9}"), float: re.compile(r"-?[0-9]{1,9}(?:\.[0-9]{1,20})?")}
@@ -78,19 +77,8 @@ class ApiResponse:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def _finite(value: Any) -> Any:
-    """JSON has no NaN or infinity: such numbers (e.g. an undefined metric) become null."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
-
-
 def json_response(document: Any, status: int = 200) -> ApiResponse:
-    return ApiResponse(status, json.dumps(_finite(document), default=str, allow_nan=False).encode())
+    return ApiResponse(status, json.dumps(json_safe(document), default=str, allow_nan=False).encode())
 
 
 def error_response(status: int, error: str, detail: str) -> ApiResponse:
@@ -100,10 +88,11 @@ def error_response(status: int, error: str, detail: str) -> ApiResponse:
 class Service:
     """State shared by the handlers of one process: settings and the champion cache."""
 
-    def __init__(self, settings=None) -> None:
+    def __init__(self, settings=None, clock: Callable[[], float] | None = None) -> None:
+        """`clock` (monotonic seconds) drives the champion cache's period; tests pass their own."""
         from shared.serving import ChampionCache
 
-        self.cache = ChampionCache(settings)
+        self.cache = ChampionCache(settings) if clock is None else ChampionCache(settings, clock)
 
     @property
     def settings(self):
@@ -120,7 +109,7 @@ def default_service() -> Service:
     return Service()
 
 
-SERIES = Param("series", str, "Series identifier", default="total", pattern=SERIES_PATTERN)
+SERIES = Param("series", str, "Series identifier", default="total", pattern=SERIES_ID_PATTERN)
 SERIES_IN_PATH = dataclasses.replace(SERIES, default=None, location="path")
 HORIZON = Param("horizon", int, "Number of periods ahead", default=28, minimum=1, maximum=90)
 VERSION = Param("version", str, "Version to promote", required=True, pattern=r"^v[0-9A-Za-z.\-]{1,80}$")
@@ -357,7 +346,7 @@ def series_data(service: Service, series: str, horizon: int) -> dict:
             card = next(c for c in cards if c["version"] == champion.version)
             pointer = {"series": series, "version": champion.version, "promoted_at": champion.promoted_at}
             record_champion(monitoring, card, pointer)
-    return _finite(
+    return json_safe(
         dashboard_data(
             series=series,
             history=stored.days if stored else None,
@@ -418,7 +407,7 @@ def dashboard(args: dict, service: Service) -> ApiResponse:
         data = {"view": "series", "detail": series_data(service, args["series"], args["horizon"])}
         title = args["series"]
     data["statuses"] = list(FLEET_STATUSES)
-    return ApiResponse(200, render(title, _finite(data)).encode(), "text/html")
+    return ApiResponse(200, render(title, json_safe(data)).encode(), "text/html")
 
 
 def drift(args: dict, service: Service) -> ApiResponse:

@@ -25,19 +25,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContainerClient
 
-from shared.errors import BadParameter, ConcurrencyConflict
+from shared.errors import BadParameter
 from shared.schemas import FLEET_STATUSES as STATUSES
-from shared.storage import read_json, write_json
+from shared.storage import read_change_write, read_json, write_json
 
 log = logging.getLogger(__name__)
 
 PREFIX = "_fleet/series/"
 SUMMARY = "_fleet/summary.json"
 SUMMARY_MAX_AGE_SECONDS = 60
-ATTEMPTS = 8
 FILTER_PAGE = 1000  # entries per list call while a status filter scans
 SCAN_BUDGET = 10  # list calls one filtered page may make before it answers with what it found
 ALERTING = ("drift", "decay", "drift+decay")
@@ -65,25 +64,21 @@ def record(client: ContainerClient, series: str, fields: dict, *, newer_than: st
     """
     blob = client.get_blob_client(entry_name(series))
     fields = {k: text(v) for k, v in fields.items()}
-    for _ in range(ATTEMPTS):
+
+    def once() -> dict:
         try:
             props = blob.get_blob_properties()
         except ResourceNotFoundError:
-            try:
-                blob.upload_blob(b"", metadata=fields, overwrite=False)
-                return fields
-            except ResourceExistsError:
-                continue
+            blob.upload_blob(b"", metadata=fields, overwrite=False)
+            return fields
         stored = dict(props.metadata)
         if newer_than and stored.get(newer_than, "") > fields.get(newer_than, ""):
             return stored
         merged = {**stored, **fields}
-        try:
-            blob.set_blob_metadata(merged, etag=props.etag, match_condition=MatchConditions.IfNotModified)
-            return merged
-        except (ResourceModifiedError, ResourceNotFoundError):
-            continue
-    raise ConcurrencyConflict(f"fleet entry of {series} kept changing")
+        blob.set_blob_metadata(merged, etag=props.etag, match_condition=MatchConditions.IfNotModified)
+        return merged
+
+    return read_change_write(once, f"fleet entry of {series}")
 
 
 def champion_fields(card: dict, pointer: dict) -> dict:

@@ -6,6 +6,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from statistics import NormalDist
@@ -59,8 +60,9 @@ class ChampionCache:
     waits on storage again (a cold series fails at once with StorageUnavailable).
     """
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self._settings = settings
+        self._clock = clock  # seconds, monotonic; a test passes its own to step through the cache period
         self._entries: dict[str, tuple[float, Champion]] = {}
         self._unservable: dict[str, tuple[float, str]] = {}
         self._lock = threading.Lock()
@@ -78,7 +80,7 @@ class ChampionCache:
     def get(self, series: str) -> Champion:
         from azure.core.exceptions import AzureError
 
-        now = time.monotonic()
+        now = self._clock()
         entry = self._entries.get(series)
         if entry and now - entry[0] < self.settings.champion_cache_seconds:
             return entry[1]
@@ -91,14 +93,14 @@ class ChampionCache:
         try:
             champion = self._revalidate(series, cached)
         except NoIntactModel as exc:
-            self._unservable[series] = (time.monotonic(), str(exc))
+            self._unservable[series] = (self._clock(), str(exc))
             raise
         except (AzureError, StorageUnavailable) as exc:
-            self._down_until = time.monotonic() + self.settings.champion_cache_seconds
+            self._down_until = self._clock() + self.settings.champion_cache_seconds
             log.warning("champion of %s could not be revalidated: %s: %s", series, type(exc).__name__, exc)
             champion = self._stale(series, cached, f"{type(exc).__name__}")
         with self._lock:
-            self._entries[series] = (time.monotonic(), champion)
+            self._entries[series] = (self._clock(), champion)
             self._unservable.pop(series, None)
         return champion
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import random
 import time
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings, LinearRetry
 from azure.storage.queue import (
     BinaryBase64DecodePolicy,
@@ -19,10 +21,12 @@ from azure.storage.queue import (
     QueueServiceClient,
 )
 
-from shared.errors import StorageUnavailable
+from shared.errors import ConcurrencyConflict, StorageUnavailable
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 JSON_CONTENT = ContentSettings(content_type="application/json")
 
@@ -220,3 +224,62 @@ def write_json(
             kwargs["match_condition"] = MatchConditions.IfNotModified
     result = client.get_blob_client(name).upload_blob(data, **kwargs)
     return result["etag"]
+
+
+# The one retry policy of every ETag-guarded read-change-write: a lost race (412 on a conditional write,
+# 409 on a create-only write, 404 on a blob deleted between read and write) re-reads and tries again
+# after a jittered, capped exponential pause, so writers that collided spread out instead of colliding
+# again. 50 rounds outlast eight uploads writing one series at once (bench/README "concurrent ingest").
+ETAG_ATTEMPTS = 50
+ETAG_BACKOFF_BASE_SECONDS = 0.02
+ETAG_BACKOFF_CAP_SECONDS = 0.5
+
+
+def lost_race(exc: Exception) -> bool:
+    """Whether a storage error means another writer got there first (not a missing container, say)."""
+    if isinstance(exc, ResourceExistsError | ResourceModifiedError):
+        return True
+    return isinstance(exc, ResourceNotFoundError) and getattr(exc, "error_code", None) == "BlobNotFound"
+
+
+def etag_backoff(attempt: int) -> float:
+    """Seconds to wait after lost race number `attempt` (0-based): uniform in [0, min(cap, base * 2**attempt)]."""
+    return random.uniform(0, min(ETAG_BACKOFF_CAP_SECONDS, ETAG_BACKOFF_BASE_SECONDS * 2**attempt))
+
+
+def read_change_write(attempt: Callable[[], T], what: str, *, attempts: int = ETAG_ATTEMPTS) -> T:
+    """Run `attempt` (one read, change and ETag-conditional write) until it does not lose a race.
+
+    `attempt` raises a `lost_race` error when its conditional write finds the blob changed (or created,
+    or deleted) since its read; it is then run again after `etag_backoff`. Any other exception propagates
+    at once. After `attempts` lost races ConcurrencyConflict names `what`.
+    """
+    for number in range(attempts):
+        try:
+            return attempt()
+        except (ResourceExistsError, ResourceModifiedError, ResourceNotFoundError) as exc:
+            if not lost_race(exc):
+                raise
+            log.info("lost a write race on %s (attempt %d of %d); retrying", what, number + 1, attempts)
+            time.sleep(etag_backoff(number))
+    raise ConcurrencyConflict(f"could not update {what} after {attempts} attempts: it kept changing")
+
+
+def update_json(
+    client: ContainerClient, name: str, change: Callable[[Any], Any], *, attempts: int = ETAG_ATTEMPTS
+) -> Any:
+    """Read a JSON blob, apply `change` (None when absent) and write it back against the ETag read.
+
+    `change` returns the new document, or None to leave the blob as it is (then the read one is
+    returned). Retries lost races with `read_change_write`; returns the document as stored.
+    """
+
+    def once() -> Any:
+        document, etag = read_json(client, name)
+        changed = change(document)
+        if changed is None:
+            return document
+        write_json(client, name, changed, etag=etag, create_only=etag is None)
+        return changed
+
+    return read_change_write(once, f"blob {name}", attempts=attempts)

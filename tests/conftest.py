@@ -10,6 +10,17 @@ from localrun.azurite import Azurite
 from shared.settings import Settings
 
 
+def pytest_collection_modifyitems(items):
+    """Mark what `make test-fast` leaves out: tests needing Azurite (the `azurite` fixture or their own
+    emulator) and the delivery tests of tests/infra (the validation tools of .venv-tools)."""
+    for item in items:
+        module = getattr(item, "module", None)
+        if "azurite" in getattr(item, "fixturenames", ()) or getattr(module, "Azurite", None) is not None:
+            item.add_marker(pytest.mark.azurite)
+        if "infra" in item.path.parent.parts[-1:]:
+            item.add_marker(pytest.mark.tools)
+
+
 @pytest.fixture(autouse=True)
 def _outside_the_repo(tmp_path, monkeypatch):
     """Run each test in its own folder, so no developer's local.settings.json leaks into the CLI's settings."""

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import random
-import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import ContainerClient, ContentSettings
 
-from shared.errors import ConcurrencyConflict
-from shared.storage import read_json, write_json
+from shared.storage import read_change_write, read_json, update_json
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
-MAX_ATTEMPTS = 50
 CSV_CONTENT = ContentSettings(content_type="text/csv")
 WRITE_CONCURRENCY = 8  # parallel per-series requests of one upload (the SDK's connection pool holds 10)
 
@@ -80,10 +76,6 @@ def read_series(client: ContainerClient, series: str) -> CuratedSeries | None:
     return CuratedSeries(series, deserialize(content), content_version(content), props.etag, seq)
 
 
-def _backoff(attempt: int) -> None:
-    time.sleep(random.uniform(0, min(0.5, 0.02 * 2**attempt)))
-
-
 def _entry(metadata: dict[str, str], last_modified: datetime) -> dict:
     """A manifest entry from a series blob's metadata; `seq` orders the writes of one series."""
     return {
@@ -139,7 +131,8 @@ def merge_series(
             return MergeOutcome(series, True, entry["version"], len(new_days), len(new_days), 0, entry)
         except ResourceExistsError:
             log.info("series %s appeared meanwhile; merging into it", series)
-    for attempt in range(MAX_ATTEMPTS):
+
+    def once() -> MergeOutcome:
         current = read_series(client, series)
         old = current.days if current else {}
         merged = {**old, **new_days}
@@ -149,14 +142,10 @@ def merge_series(
             props = client.get_blob_client(series_blob(series)).get_blob_properties()
             entry = _entry(props.metadata, props.last_modified)
             return MergeOutcome(series, False, current.version, len(old), 0, 0, entry)
-        try:
-            entry = _write(client, series, merged, current)
-        except (ResourceExistsError, ResourceModifiedError):
-            log.info("curated write race on series %s (attempt %d); retrying", series, attempt + 1)
-            _backoff(attempt)
-            continue
+        entry = _write(client, series, merged, current)
         return MergeOutcome(series, True, entry["version"], len(merged), added, updated, entry)
-    raise ConcurrencyConflict(f"could not merge into series {series} after {MAX_ATTEMPTS} attempts")
+
+    return read_change_write(once, f"curated series {series}")
 
 
 def dataset_version(entries: dict[str, dict]) -> str:
@@ -178,8 +167,8 @@ def update_manifest(client: ContainerClient, items: list[MergeOutcome] | list[st
         else:
             props = client.get_blob_client(series_blob(item)).get_blob_properties()
             entries[item] = _entry(props.metadata, props.last_modified)
-    for attempt in range(MAX_ATTEMPTS):
-        manifest, etag = read_json(client, MANIFEST)
+
+    def change(manifest: dict | None) -> dict:
         manifest = manifest or {"series": {}}
         known = manifest["series"]
         for name, entry in entries.items():
@@ -187,13 +176,9 @@ def update_manifest(client: ContainerClient, items: list[MergeOutcome] | list[st
                 known[name] = entry
         manifest["dataset_version"] = dataset_version(known)
         manifest["updated_at"] = datetime.now(UTC).isoformat()
-        try:
-            write_json(client, MANIFEST, manifest, etag=etag, create_only=etag is None)
-        except (ResourceExistsError, ResourceModifiedError):
-            _backoff(attempt)
-            continue
         return manifest
-    raise ConcurrencyConflict(f"could not update the curated manifest after {MAX_ATTEMPTS} attempts")
+
+    return update_json(client, MANIFEST, change)
 
 
 def read_manifest(client: ContainerClient) -> dict:

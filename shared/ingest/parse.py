@@ -32,13 +32,12 @@ from datetime import UTC, date, datetime, timedelta
 
 from shared.errors import UploadRejected
 from shared.ingest.rules import UploadRules
+from shared.series_id import SERIES_ID_RULE, is_series_id
 
 DATE_COLUMNS = ("date", "ds", "transactiondate", "orderdate", "day", "timestamp", "salesdate")
 VALUE_COLUMNS = ("value", "y", "amount", "paidamount", "sales", "revenue", "totaldue", "total")
 SERIES_COLUMNS = ("seriesid", "series")
 DELIMITERS = (",", ";", "\t", "|")
-SERIES_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-SERIES_RULE = "series_id must be 1-64 letters, digits, '.', '_' or '-'"
 MAX_PROBLEMS = 50
 _ISO_DATE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$", re.ASCII
@@ -249,9 +248,9 @@ def parse_upload(
                 )
                 continue
         if series not in valid_series:
-            if not SERIES_ID.match(series):
+            if not is_series_id(series):
                 column = header[series_i] if series_i is not None else None
-                problems.append({"line": line_no, "column": column, "value": series, "reason": SERIES_RULE})
+                problems.append({"line": line_no, "column": column, "value": series, "reason": SERIES_ID_RULE})
                 continue
             valid_series.add(series)
         try:

@@ -103,21 +103,34 @@ def test_health_reports_unreachable_storage(settings):
     assert body["counts"] is None and time.monotonic() - started < 5  # no retries: a refused probe answers at once
 
 
+class Clock:
+    """Monotonic seconds that move only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_promotion_is_served_within_the_cache_period(settings):
-    settings = dataclasses.replace(settings, champion_cache_seconds=1)
-    service = Service(settings)
+    settings = dataclasses.replace(settings, champion_cache_seconds=60)
+    clock = Clock()
+    service = Service(settings, clock=clock)
     first = publish(settings)
     second = publish(settings, level=500.0, promote=False)
     assert call(service, "forecast")[1]["model_version"] == first
-    time.sleep(1.1)
+    clock.now += 61
     assert call(service, "forecast")[1]["model_version"] == first  # revalidated, unchanged
     registry.promote(container(settings.models_container, settings), "total", second)
-    assert call(service, "forecast")[1]["model_version"] == first  # still cached
-    time.sleep(1.1)
+    clock.now += 59
+    assert call(service, "forecast")[1]["model_version"] == first  # still cached, one second before the period ends
+    clock.now += 2
     status, body = call(service, "forecast")
     assert status == 200 and body["model_version"] == second and body["points"][0]["forecast"] > 400
     registry.rollback(container(settings.models_container, settings), "total")
-    time.sleep(1.1)
+    assert call(service, "forecast")[1]["model_version"] == second  # cached again
+    clock.now += 61
     assert call(service, "forecast")[1]["model_version"] == first
 
 

@@ -14,6 +14,7 @@ from shared.monitoring.service import run_checks
 from shared.retrain import handle_request
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
     "--headless",

@@ -2,13 +2,14 @@
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from localrun.sample import monthly_files
 from shared.ingest import process_upload
-from shared.ingest.curated import merge_series, read_manifest, read_series
+from shared.ingest.curated import content_version, merge_series, read_manifest, read_series, serialize
 from shared.ingest.parse import parse_upload
 from shared.storage import container, queue
 
@@ -106,12 +107,15 @@ def test_same_file_twice_is_one_dataset_version_and_one_request(settings):
 
 
 def test_restated_date_wins_and_other_rows_are_kept(settings):
-    land(settings, *MONTHS[3])
+    before = land(settings, *MONTHS[3]).series["total"]["version"]
     month = MONTHS[3][1].decode().splitlines()
     day = month[5].split(",")[0]
     result = land(settings, "correction.csv", f"date,value\n{day},12345.0\n".encode())
+    expected = {date.fromisoformat(d): float(v) for d, v in (line.split(",") for line in month[1:])}
+    expected[date.fromisoformat(day)] = 12345.0
+    assert result.series["total"]["version"] != before
     assert result.series["total"] == {
-        "version": result.series["total"]["version"],
+        "version": content_version(serialize(expected)),  # the version names the merged content
         "rows": len(month) - 1,
         "added": 0,
         "updated": 1,

@@ -119,14 +119,22 @@ def test_connection_close_is_honoured(server):
     assert headers["Connection"] == "close"
 
 
-def test_slow_sync_function_does_not_block_others(server):
-    slow = threading.Thread(target=_request, args=(server, "GET", "/api/sleep?s=1.0"))
+def test_slow_sync_function_does_not_block_others(server, tmp_path):
+    started, gate = tmp_path / "started", tmp_path / "release"
+    held = []
+    path = f"/api/hold?started={started}&until={gate}"
+    slow = threading.Thread(target=lambda: held.append(_request(server, "GET", path)))
     slow.start()
-    time.sleep(0.1)
-    started = time.monotonic()
-    assert _request(server, "GET", "/api/ping")[::2] == (200, b"pong")
-    assert time.monotonic() - started < 0.5
-    slow.join()
+    for _ in range(1000):  # until the function runs (at most 10 s)
+        if started.exists():
+            break
+        time.sleep(0.01)
+    assert started.exists()
+    assert _request(server, "GET", "/api/ping")[::2] == (200, b"pong")  # answered while `hold` still blocks
+    assert held == [] and slow.is_alive()
+    gate.touch()
+    slow.join(timeout=15)
+    assert [(status, body) for status, _, body in held] == [(200, b"released")]
 
 
 def test_concurrent_keep_alive_clients(server):

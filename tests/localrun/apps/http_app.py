@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 import time
 
 import azure.functions as func
@@ -66,3 +67,14 @@ def ping(req: func.HttpRequest) -> func.HttpResponse:
 def sleep(req: func.HttpRequest) -> func.HttpResponse:
     time.sleep(float(req.params.get("s", "0.5")))
     return func.HttpResponse(b"slept")
+
+
+@app.route(route="hold", methods=["GET"])
+def hold(req: func.HttpRequest) -> func.HttpResponse:
+    """Creates the file `started`, then blocks (synchronously) until the file `until` exists, at most 10 s."""
+    with open(req.params["started"], "w"):
+        pass
+    end = time.monotonic() + 10
+    while not os.path.exists(req.params["until"]) and time.monotonic() < end:
+        time.sleep(0.01)
+    return func.HttpResponse(b"released" if os.path.exists(req.params["until"]) else b"timed out")
