@@ -29,6 +29,7 @@ from shared.errors import (
     UnpublishableVersion,
     VersionNotFound,
 )
+from shared.series_id import is_series_id
 from shared.storage import JSON_CONTENT, read_json, write_json
 
 log = logging.getLogger(__name__)
@@ -398,9 +399,9 @@ def list_versions(client: ContainerClient, series: str) -> list[dict]:
 
 
 def list_series(client: ContainerClient) -> list[str]:
-    """Series that have at least one blob in the registry (a series id starts with a letter or digit)."""
-    prefixes = (item.name for item in client.walk_blobs(delimiter="/") if item.name.endswith("/"))
-    return sorted(name.rstrip("/") for name in prefixes if name[0].isalnum())
+    """Series that have at least one blob in the registry (bookkeeping prefixes like `_corrupt/` are no series)."""
+    prefixes = (item.name.rstrip("/") for item in client.walk_blobs(delimiter="/") if item.name.endswith("/"))
+    return sorted(name for name in prefixes if is_series_id(name))
 
 
 def run_claim_name(series: str, dataset_version: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from shared.registry import (
     verify_version,
     write_version,
 )
+from shared.series_id import is_series_id
 from shared.settings import Settings, get_settings
 from shared.storage import container, queue
 from shared.training import forecast_document, model_card, sales_floor, served_model, training_series
@@ -105,7 +105,6 @@ class RetrainOutcome:
     redelivery: QueueMessage | None = None  # a deferred request's message, invisible for DEFER_SECONDS
 
 
-SERIES_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # the upload contract's series id (fullmatch)
 POISON_BODY_CHARS = 32_000  # a queue message is at most 64 KB; the poisoned body is cut to fit its envelope
 
 
@@ -125,7 +124,7 @@ def parse_request(body: dict) -> tuple[str, str]:
     if missing:
         raise UnprocessableRequest(f"retrain request lacks {', '.join(missing)}: {body!r}")
     series, dataset_version = body["series"], body["dataset_version"]
-    if not isinstance(series, str) or not SERIES_ID.fullmatch(series):
+    if not is_series_id(series):
         raise UnprocessableRequest(f"retrain request names an invalid series id {series!r}")
     if not isinstance(dataset_version, str):
         raise UnprocessableRequest(f"retrain request has a dataset_version that is not a string: {dataset_version!r}")

@@ -32,6 +32,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "shared.ingest",
         "shared.monitoring.service",
         "shared.monitoring.store",
+        "shared.monitoring.fanout",
         "shared.azureml",
     ),
     "adapters": ("function_app", "functions", "localrun", "shared.cli"),
