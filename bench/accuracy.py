@@ -24,7 +24,7 @@ from bench.common import adventureworks, machine
 from bench.heldout import LEVELS, PEER_MEAN, equal_mean, frame_bounds, peer_forecasts, record, summary_table
 from shared.forecasting import metrics, select_model
 from shared.forecasting.backtest import Plan, splits
-from shared.forecasting.registry import FAMILIES, resolve_fit
+from shared.forecasting.families import FAMILIES, resolve_fit
 
 HORIZON, ORIGINS, STEP, SEASON = 28, 6, 14, 7
 

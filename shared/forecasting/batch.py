@@ -27,10 +27,10 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from .base import level_columns
+from .families import series_freq
 from .frequency import regularize
 from .naive import SeasonalNaive
 from .progress import Progress
-from .registry import series_freq
 from .selection import select_model
 
 logger = logging.getLogger(__name__)

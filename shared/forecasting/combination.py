@@ -44,7 +44,7 @@ class Combination:
 
     def fit(self, y: pd.Series, previous: Forecaster | None = None) -> CombinationFit:
         """Fit every member; `previous` (the combination fitted on a prefix of y) warm-starts them."""
-        from .registry import build
+        from .families import build
 
         before = previous.members if isinstance(previous, CombinationFit) else [None] * len(self.spec["members"])
         members = [

@@ -15,8 +15,8 @@ from .base import Forecaster
 from .combination import CombinationFit, combine
 from .decision import decide
 from .fallback import Fallback, min_selection_length
+from .families import FAMILIES, build, resolve_fit, series_freq
 from .private_api import failure_cause
-from .registry import FAMILIES, build, resolve_fit, series_freq
 
 logger = logging.getLogger(__name__)
 

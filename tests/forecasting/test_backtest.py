@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from shared.forecasting.backtest import forecast_windows, plan_windows, splits
-from shared.forecasting.registry import build
+from shared.forecasting.families import build
 
 
 def test_daily_default_plan_is_six_origins_fourteen_days_apart_horizon_28():

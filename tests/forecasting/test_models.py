@@ -13,7 +13,7 @@ from scipy.signal import lfilter
 from shared.forecasting import fit_spec
 from shared.forecasting.autoarima import auto_arima_spec, kpss_stat, ndiffs
 from shared.forecasting.ets import auto_ets_spec
-from shared.forecasting.registry import build, resolve
+from shared.forecasting.families import build, resolve
 
 from .conftest import seasonal_series
 

@@ -15,7 +15,7 @@ from scipy.signal import lfilter
 from shared.forecasting import private_api
 from shared.forecasting.autoarima import auto_arima, roots_ok
 from shared.forecasting.ets import admissible_forms, auto_ets, short_name
-from shared.forecasting.registry import build
+from shared.forecasting.families import build
 
 from .conftest import seasonal_series
 

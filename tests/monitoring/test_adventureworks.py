@@ -7,8 +7,8 @@ import pytest
 from localrun.sample import SAMPLE
 from shared.forecasting import regularize
 from shared.forecasting.backtest import forecast_windows, plan_windows, summarize, window_scores
+from shared.forecasting.families import build
 from shared.forecasting.naive import SeasonalNaive
-from shared.forecasting.registry import build
 from shared.monitoring.checks import evaluate
 from shared.monitoring.decay import one_step_errors
 
