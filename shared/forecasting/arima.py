@@ -258,7 +258,7 @@ def exact_loglik(order: Order, theta: np.ndarray, w: np.ndarray) -> tuple[np.nda
     """Exact Gaussian log-likelihood of the differenced series w at theta, innovation variance concentrated out.
 
     Returns the one-step errors, their relative variances, the innovation variance and the log-likelihood
-    (equal to statsmodels' `ARIMA(...).loglike` at the same parameters; see `private_api.verify`).
+    (equal to statsmodels' `ARIMA(...).loglike` at the same parameters; see `verification.verify`).
     """
     ar, ma, c = order.polys(theta)
     u, v = exact_innovations(w - c, ar, ma)

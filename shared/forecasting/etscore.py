@@ -158,10 +158,12 @@ class EtsLikelihood:
         season = self.m - 1 if self.seasonal else 0
         return len(self.names) + 1 + bool(self.trend) + season + 1
 
-    def fitted(self, spec: dict, est: dict, last_date):
-        """EtsFit from an estimate: re-smooths with the final parameters to read the last states."""
-        from .ets import EtsFit
+    def final(self, est: dict) -> tuple[dict, dict]:
+        """Parameters (with sigma2, log-likelihood and AICc) and last states of an estimate.
 
+        Re-smooths with the final parameters to read the last states; the fitted model is built from
+        these by `ets.py`.
+        """
         vec = est["vec"]
         self.nll(vec)
         n = len(self.y)
@@ -195,4 +197,4 @@ class EtsLikelihood:
         }
         if not np.all(np.isfinite([params["alpha"], sigma2, state["level"], state["trend"]])):
             raise ValueError("ETS fit produced non-finite values")
-        return EtsFit({**spec, "period": self.m}, params, state, last_date, spec["freq"])
+        return params, state
