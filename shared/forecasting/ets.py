@@ -204,11 +204,11 @@ def auto_ets(y: pd.Series, freq: str) -> tuple[dict, EtsFit]:
     end = y.index[-1]
     fits = [(fitted(core, spec, core.estimate(joint=True, previous=est), end), spec) for _, spec, core, est in refine]
 
-    def aicc(item) -> float:  # a non-finite AICc ranks last; if all are, the best-ranked form stays
+    def by_aicc(item) -> float:  # a non-finite AICc ranks last; if all are, the best-ranked form stays
         value = item[0].params["aicc"]
         return value if np.isfinite(value) else np.inf
 
-    best_fit, best = min(fits, key=aicc)
+    best_fit, best = min(fits, key=by_aicc)
     best_aicc = best_fit.params["aicc"]
     spec = {**best, "search": {"aicc": best_aicc, "forms_fitted": len(ranked), "form": short_name(best)}}
     best_fit.spec = {**best_fit.spec, "search": spec["search"]}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .criteria import aicc, gaussian_loglik
 from .optim import minimize_squares
 from .private_api import ets_smooth as smooth
 
@@ -171,11 +172,9 @@ class EtsLikelihood:
             raise ValueError("multiplicative ETS fit produced non-positive one-step forecasts")
         resid = (self.y - self.yhat) / self.yhat if self.error == "mul" else self.y - self.yhat
         sigma2 = float(np.mean(resid**2))
-        loglik = -0.5 * n * (np.log(2 * np.pi * max(sigma2, 1e-300)) + 1)
+        loglik = gaussian_loglik(sigma2, n)
         if self.error == "mul":
             loglik -= float(np.sum(np.log(self.yhat)))
-        k = self.n_params()
-        aicc = -2 * loglik + 2 * k + (2 * k * (k + 1) / (n - k - 1) if n - k - 1 > 0 else np.inf)
         alpha = float(vec[0])
         params = {
             "alpha": alpha,
@@ -184,7 +183,7 @@ class EtsLikelihood:
             "phi": float(vec[3]) if self.damped else 1.0,
             "sigma2": sigma2,
             "loglik": float(loglik),
-            "aicc": float(aicc),
+            "aicc": aicc(loglik, n, self.n_params()),
             "initial_level": float(vec[4]),
             "initial_trend": float(vec[5]),
             "initial_season": [float(v) for v in vec[6:][::-1]] if self.seasonal else [],
