@@ -23,15 +23,15 @@ from statsmodels.tsa.arima.model import ARIMA
 from bench.common import adventureworks, machine
 from bench.heldout import LEVELS, PEER_MEAN, equal_mean, frame_bounds, peer_forecasts, record, summary_table
 from shared.forecasting import metrics, select_model
-from shared.forecasting.backtest import Plan, splits
-from shared.forecasting.registry import FAMILIES, resolve_fit
+from shared.forecasting.backtest import BacktestPlan, splits
+from shared.forecasting.families import FAMILIES, resolve_fit
 
 HORIZON, ORIGINS, STEP, SEASON = 28, 6, 14, 7
 
 
-def plan_for(n: int) -> Plan:
+def plan_for(n: int) -> BacktestPlan:
     cutoffs = tuple(n - HORIZON - STEP * k for k in reversed(range(ORIGINS)))
-    return Plan(HORIZON, STEP, cutoffs, SEASON)
+    return BacktestPlan(HORIZON, STEP, cutoffs, SEASON)
 
 
 def statsmodels_arima_202(train):

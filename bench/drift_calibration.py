@@ -45,7 +45,7 @@ from shared.forecasting.backtest import forecast_windows, plan_windows, summariz
 from shared.forecasting.ets import auto_ets
 from shared.forecasting.frequency import family, season_length
 from shared.forecasting.metrics import mase_scale
-from shared.forecasting.registry import build, fit_spec
+from shared.forecasting.families import build, fit_spec
 from shared.monitoring import thresholds as th
 from shared.monitoring.checks import MIN_SERVED, STORED_LEVELS, judge
 from shared.monitoring.evidence import ALERTING, path_sd

@@ -23,6 +23,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "shared.monitoring",
         "shared.ingest.parse",
         "shared.ingest.rules",
+        "shared.longformat",
         "shared.dashboard",
         "shared.openapi",
     ),

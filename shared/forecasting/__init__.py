@@ -2,8 +2,8 @@
 
 from .base import Forecaster
 from .batch import forecast_file, forecast_frame
+from .families import fit_spec
 from .frequency import infer_frequency, regularize
-from .registry import fit_spec
 from .selection import Selection, select_model
 
 __all__ = [

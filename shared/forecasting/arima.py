@@ -14,6 +14,7 @@ import pandas as pd
 from scipy.signal import lfilter
 
 from .base import Bounds, Forecaster, normal_bounds
+from .criteria import aicc, gaussian_loglik
 from .optim import minimize_squares
 from .private_api import innovations
 
@@ -258,34 +259,15 @@ def exact_loglik(order: Order, theta: np.ndarray, w: np.ndarray) -> tuple[np.nda
     """Exact Gaussian log-likelihood of the differenced series w at theta, innovation variance concentrated out.
 
     Returns the one-step errors, their relative variances, the innovation variance and the log-likelihood
-    (equal to statsmodels' `ARIMA(...).loglike` at the same parameters; see `private_api.verify`).
+    (equal to statsmodels' `ARIMA(...).loglike` at the same parameters; see `verification.verify`).
     """
     ar, ma, c = order.polys(theta)
     u, v = exact_innovations(w - c, ar, ma)
     if np.any(v <= 0):
         raise ValueError("ARIMA estimate on the edge of the stationary region")
     sigma2 = float(np.mean(u**2 / v))
-    loglik = -0.5 * len(w) * (np.log(2 * np.pi * max(sigma2, 1e-300)) + 1) - 0.5 * float(np.sum(np.log(v)))
+    loglik = gaussian_loglik(sigma2, len(w)) - 0.5 * float(np.sum(np.log(v)))
     return u, v, sigma2, loglik
-
-
-def aicc_from_loglik(loglik: float, n: int, n_par: int) -> float:
-    """AICc from a log-likelihood with n_par estimated parameters (innovation variance included)."""
-    denom = n - n_par - 1
-    if denom <= 0:
-        return float("inf")
-    return float(-2 * loglik + 2 * n_par + 2 * n_par * (n_par + 1) / denom)
-
-
-def aicc(sigma2: float, n_eff: int, n_par: int) -> float:
-    """AICc of a Gaussian CSS fit with n_par estimated parameters (innovation variance included)."""
-    if sigma2 <= 0:
-        sigma2 = 1e-300
-    loglik = -0.5 * n_eff * (np.log(2 * np.pi * sigma2) + 1)
-    denom = n_eff - n_par - 1
-    if denom <= 0:
-        return float("inf")
-    return float(-2 * loglik + 2 * n_par + 2 * n_par * (n_par + 1) / denom)
 
 
 class ArimaFit(Forecaster):
@@ -361,11 +343,11 @@ class Arima:
         ar, ma, c = order.polys(theta)
         if ml:
             e, _, sigma2, loglik = exact_loglik(order, theta, w)
-            score = aicc_from_loglik(loglik, len(w), order.n_coef + 1)
+            score = aicc(loglik, len(w), order.n_coef + 1)
         else:
             e = css_residuals(order, theta, w)
             sigma2 = float(np.mean(e**2))
-            score = aicc(sigma2, len(e), order.n_coef + 1)
+            score = aicc(gaussian_loglik(sigma2, len(e)), len(e), order.n_coef + 1)
         pa, qa = len(ar) - 1, len(ma) - 1
         e_tail = e[len(e) - qa :] if 0 < qa <= len(e) else np.concatenate([np.zeros(max(qa - len(e), 0)), e])[-qa:]
         state = {

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 from statsmodels.tsa.seasonal import STL
 
-from .arima import Arima, ArimaFit, Order, aicc, aicc_from_loglik, diff_poly, fit_css, fit_ml
+from .arima import Arima, ArimaFit, Order, diff_poly, fit_css, fit_ml
+from .criteria import aicc, gaussian_loglik
 from .frequency import season_length
 
 logger = logging.getLogger(__name__)
@@ -103,10 +104,10 @@ class _Search:
         start = _warm_start(order, prev, self.fits.get(prev.key(), (0, None))[1] if prev else None)
         try:
             theta, sigma2, n_eff = fit_css(order, self.w, start)
-            value = aicc(sigma2, n_eff, order.n_coef + 1)
+            value = aicc(gaussian_loglik(sigma2, n_eff), n_eff, order.n_coef + 1)
             if self.exact:
                 theta, _, loglik = fit_ml(order, self.w, theta)
-                value = aicc_from_loglik(loglik, len(self.w), order.n_coef + 1)
+                value = aicc(loglik, len(self.w), order.n_coef + 1)
             ar, ma, _ = order.polys(theta)
             value = value if roots_ok(ar) and roots_ok(ma) else float("inf")
         except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
@@ -132,7 +133,7 @@ class _Search:
                 ar, ma, _ = order.polys(theta)
                 if not (roots_ok(ar) and roots_ok(ma)):
                     continue
-                score = aicc_from_loglik(loglik, len(self.w), order.n_coef + 1)
+                score = aicc(loglik, len(self.w), order.n_coef + 1)
             except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
                 logger.debug("ARIMA order %s not refitted: %s", key, exc)
                 continue

@@ -24,7 +24,7 @@ BACKTEST_LEVELS = (50.0, 80.0, 90.0, 95.0, 99.0)
 
 
 @dataclass(frozen=True)
-class Plan:
+class BacktestPlan:
     """Backtest windows: training ends at each cutoff position, validation is the next `horizon` points."""
 
     horizon: int
@@ -47,7 +47,7 @@ def min_train(m: int) -> int:
     return max(2 * m + 2, 8) if m > 1 else 8
 
 
-def plan_windows(n: int, freq: str, horizon: int | None = None) -> Plan:
+def plan_windows(n: int, freq: str, horizon: int | None = None) -> BacktestPlan:
     """Rolling-origin plan ending at the last observation; fewer origins or a shorter horizon if data are short.
 
     The last window ends at the last observation; earlier origins are `step` apart. Origins whose training
@@ -64,12 +64,12 @@ def plan_windows(n: int, freq: str, horizon: int | None = None) -> Plan:
         cutoffs = [n - h - step * k for k in range(origins)]
         cutoffs = sorted(c for c in cutoffs if c >= need)
         if cutoffs:
-            return Plan(h, step, tuple(cutoffs), m)
+            return BacktestPlan(h, step, tuple(cutoffs), m)
         h = h // 2 if h > 1 else 0
-    return Plan(0, step, (), m)
+    return BacktestPlan(0, step, (), m)
 
 
-def splits(y: pd.Series, plan: Plan) -> Iterator[tuple[pd.Timestamp, pd.Series, pd.Series]]:
+def splits(y: pd.Series, plan: BacktestPlan) -> Iterator[tuple[pd.Timestamp, pd.Series, pd.Series]]:
     """Yield (cutoff date, train, valid) for each window, oldest first; cutoff is the last training date."""
     for c in plan.cutoffs:
         yield y.index[c - 1], y.iloc[:c], y.iloc[c : c + plan.horizon]
@@ -88,7 +88,7 @@ class WindowForecasts:
     engine_errors: int = 0  # fallback windows whose failure was the engine's, not the data's
 
 
-def forecast_windows(spec: dict, y: pd.Series, plan: Plan, builder) -> WindowForecasts:
+def forecast_windows(spec: dict, y: pd.Series, plan: BacktestPlan, builder) -> WindowForecasts:
     """Refit `spec` on each window's training data and forecast its validation part.
 
     A window where the spec fails is logged and forecast by seasonal naive instead (counted in `fallbacks`).

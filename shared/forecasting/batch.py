@@ -4,7 +4,8 @@ Input columns `series_id,date,value`; output `series_id,date,forecast,lower,uppe
 series on the dates that continue the series' own frequency. Rules for the input:
 
 * a missing column or an empty series_id is a ValueError for the whole file;
-* an unparseable date, a non-numeric value, a duplicate (series_id, date) pair, irregular dates or no
+* an unparseable date, a non-numeric value, a duplicate (series_id, date) pair (the long-format contract of
+  `shared.longformat` with `duplicates="reject"`), irregular dates or no
   observed value is an error of that series only: it is left out of the output and listed under `skipped`
   in the report with the row and the reason (rows count data rows from 1, the header excluded), and every
   other series is forecast; with `strict=True` any such series fails the whole batch (ValueError, no output);
@@ -26,16 +27,17 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
+from shared.longformat import LongRows, require_columns
+
 from .base import level_columns
+from .families import series_freq
 from .frequency import regularize
 from .naive import SeasonalNaive
 from .progress import Progress
-from .registry import series_freq
 from .selection import select_model
 
 logger = logging.getLogger(__name__)
 
-COLUMNS = ("series_id", "date", "value")
 OUTPUT_COLUMNS = ["series_id", "date", "forecast", "lower", "upper"]
 
 
@@ -56,23 +58,25 @@ def _row_errors(frame: pd.DataFrame, raw_dates: pd.Series, raw_values: pd.Series
     checks = (
         (frame["date"].isna().to_numpy(), lambda i: f"row {i + 1}: date {raw_dates.iloc[i]!r} is not a date"),
         (frame["bad_value"].to_numpy(), lambda i: f"row {i + 1}: value {raw_values.iloc[i]!r} is not a finite number"),
-        (
-            frame[["series_id", "date"]].duplicated().to_numpy() & frame["date"].notna().to_numpy(),
-            lambda i: f"row {i + 1}: duplicate date {frame['date'].iloc[i].date()}",
-        ),
     )
     for mask, message in checks:
         for i in np.flatnonzero(mask):
             errors.setdefault(frame["series_id"].iloc[i], message(int(i)))
+    dated = frame["date"].notna().to_numpy()
+    rows = LongRows(duplicates="reject")
+    for i, sid, day, value in zip(
+        np.flatnonzero(dated) + 1, frame["series_id"][dated], frame["date"][dated], frame["value"][dated], strict=True
+    ):
+        rows.add(int(i), sid, day, value)
+    for sid, message in rows.errors.items():
+        errors.setdefault(sid, message)
     return errors
 
 
 def parse_frame(df: pd.DataFrame) -> tuple[dict[str, pd.Series], dict[str, int], dict[str, str]]:
     """Validate long-format input: each usable series on its regular calendar, the fill counts, and the
     error of each series that cannot be used (see the module docstring)."""
-    missing = [c for c in COLUMNS if c not in df.columns]
-    if missing:
-        raise ValueError(f"missing column {missing[0]!r}: expected columns {', '.join(COLUMNS)}")
+    require_columns(df.columns)
     df = df.reset_index(drop=True)
     ids = df["series_id"]
     if ids.isna().any():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -35,20 +37,23 @@ class CombinationFit(Forecaster):
 
 
 class Combination:
-    """Mean of the member specs' forecasts (`spec["members"]`), refitted together on the same data."""
+    """Mean of the member specs' forecasts (`spec["members"]`), refitted together on the same data.
+
+    `build` turns a member spec into its model (the family factory passes its own `build`, so this module
+    does not import the factory).
+    """
 
     name = "combo"
 
-    def __init__(self, spec: dict) -> None:
+    def __init__(self, spec: dict, build: Callable[[dict], object]) -> None:
         self.spec = spec
+        self.build = build
 
     def fit(self, y: pd.Series, previous: Forecaster | None = None) -> CombinationFit:
         """Fit every member; `previous` (the combination fitted on a prefix of y) warm-starts them."""
-        from .registry import build
-
         before = previous.members if isinstance(previous, CombinationFit) else [None] * len(self.spec["members"])
         members = [
-            build(member).fit(y, previous=prev) for member, prev in zip(self.spec["members"], before, strict=True)
+            self.build(member).fit(y, previous=prev) for member, prev in zip(self.spec["members"], before, strict=True)
         ]
         spec = {**self.spec, "name": self.name, "members": [m.spec for m in members]}
         return CombinationFit(spec, members, y.index[-1], spec["freq"])

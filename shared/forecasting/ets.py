@@ -117,6 +117,12 @@ class EtsFit(Forecaster):
         return mean, {level: (quantiles[2 * i], quantiles[2 * i + 1]) for i, level in enumerate(levels)}
 
 
+def fitted(core: EtsLikelihood, spec: dict, est: dict, last_date) -> EtsFit:
+    """EtsFit of a form from one of its likelihood estimates."""
+    params, state = core.final(est)
+    return EtsFit({**spec, "period": core.m}, params, state, last_date, spec["freq"])
+
+
 class Ets:
     """ETS model of the form in the spec (error, trend, damped, seasonal), fitted by maximum likelihood."""
 
@@ -137,7 +143,7 @@ class Ets:
         core = EtsLikelihood(
             y.to_numpy(dtype=float), spec["error"], spec["trend"], bool(spec.get("damped")), spec["seasonal"], m
         )
-        return core.fitted(spec, core.estimate(joint=True, previous=core.direct()), y.index[-1])
+        return fitted(core, spec, core.estimate(joint=True, previous=core.direct()), y.index[-1])
 
 
 def admissible_forms(y: np.ndarray, m: int) -> list[dict]:
@@ -181,7 +187,7 @@ def auto_ets(y: pd.Series, freq: str) -> tuple[dict, EtsFit]:
         try:
             core = EtsLikelihood(values, form["error"], form["trend"], form["damped"], form["seasonal"], m)
             est = core.estimate(joint=False)
-            score = core.fitted(spec, est, y.index[-1]).params["aicc"]
+            score = core.final(est)[0]["aicc"]
         except DATA_ERRORS as exc:  # a form the data cannot support is skipped; an engine fault propagates
             logger.info("ETS form %s not fitted: %s", short_name(spec), exc)
             continue
@@ -196,13 +202,13 @@ def auto_ets(y: pd.Series, freq: str) -> tuple[dict, EtsFit]:
         if best_of_kind is not None and all(best_of_kind is not item for item in refine):
             refine.append(best_of_kind)
     end = y.index[-1]
-    fits = [(core.fitted(spec, core.estimate(joint=True, previous=est), end), spec) for _, spec, core, est in refine]
+    fits = [(fitted(core, spec, core.estimate(joint=True, previous=est), end), spec) for _, spec, core, est in refine]
 
-    def aicc(item) -> float:  # a non-finite AICc ranks last; if all are, the best-ranked form stays
+    def by_aicc(item) -> float:  # a non-finite AICc ranks last; if all are, the best-ranked form stays
         value = item[0].params["aicc"]
         return value if np.isfinite(value) else np.inf
 
-    best_fit, best = min(fits, key=aicc)
+    best_fit, best = min(fits, key=by_aicc)
     best_aicc = best_fit.params["aicc"]
     spec = {**best, "search": {"aicc": best_aicc, "forms_fitted": len(ranked), "form": short_name(best)}}
     best_fit.spec = {**best_fit.spec, "search": spec["search"]}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .criteria import aicc, gaussian_loglik
 from .optim import minimize_squares
 from .private_api import ets_smooth as smooth
 
@@ -158,10 +159,12 @@ class EtsLikelihood:
         season = self.m - 1 if self.seasonal else 0
         return len(self.names) + 1 + bool(self.trend) + season + 1
 
-    def fitted(self, spec: dict, est: dict, last_date):
-        """EtsFit from an estimate: re-smooths with the final parameters to read the last states."""
-        from .ets import EtsFit
+    def final(self, est: dict) -> tuple[dict, dict]:
+        """Parameters (with sigma2, log-likelihood and AICc) and last states of an estimate.
 
+        Re-smooths with the final parameters to read the last states; the fitted model is built from
+        these by `ets.py`.
+        """
         vec = est["vec"]
         self.nll(vec)
         n = len(self.y)
@@ -169,11 +172,9 @@ class EtsLikelihood:
             raise ValueError("multiplicative ETS fit produced non-positive one-step forecasts")
         resid = (self.y - self.yhat) / self.yhat if self.error == "mul" else self.y - self.yhat
         sigma2 = float(np.mean(resid**2))
-        loglik = -0.5 * n * (np.log(2 * np.pi * max(sigma2, 1e-300)) + 1)
+        loglik = gaussian_loglik(sigma2, n)
         if self.error == "mul":
             loglik -= float(np.sum(np.log(self.yhat)))
-        k = self.n_params()
-        aicc = -2 * loglik + 2 * k + (2 * k * (k + 1) / (n - k - 1) if n - k - 1 > 0 else np.inf)
         alpha = float(vec[0])
         params = {
             "alpha": alpha,
@@ -182,7 +183,7 @@ class EtsLikelihood:
             "phi": float(vec[3]) if self.damped else 1.0,
             "sigma2": sigma2,
             "loglik": float(loglik),
-            "aicc": float(aicc),
+            "aicc": aicc(loglik, n, self.n_params()),
             "initial_level": float(vec[4]),
             "initial_trend": float(vec[5]),
             "initial_season": [float(v) for v in vec[6:][::-1]] if self.seasonal else [],
@@ -195,4 +196,4 @@ class EtsLikelihood:
         }
         if not np.all(np.isfinite([params["alpha"], sigma2, state["level"], state["trend"]])):
             raise ValueError("ETS fit produced non-finite values")
-        return EtsFit({**spec, "period": self.m}, params, state, last_date, spec["freq"])
+        return params, state

@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 
 from . import calibration
-from .backtest import Plan, WindowForecasts, forecast_windows, plan_windows, summarize, window_scores
+from .backtest import BacktestPlan, WindowForecasts, forecast_windows, plan_windows, summarize, window_scores
 from .base import Forecaster
 from .champion import ChampionScore, cold_start_decision, decide_promotion, score_champion
 from .combination import CombinationFit, combine
 from .fallback import Fallback, min_selection_length
+from .families import FAMILIES, build, resolve_fit, series_freq
 from .private_api import failure_cause
-from .registry import FAMILIES, build, resolve_fit, series_freq
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def plain(obj):
     return obj
 
 
-def check_series(y: pd.Series) -> pd.Series:
+def validate_training_series(y: pd.Series) -> pd.Series:
     """Validate the input of selection: float values on a regular DatetimeIndex, no missing values."""
     if not isinstance(y, pd.Series) or not isinstance(y.index, pd.DatetimeIndex):
         raise ValueError("y must be a pandas Series with a DatetimeIndex (use regularize first)")
@@ -187,7 +187,7 @@ def form(spec: dict) -> dict:
     return plain(out)
 
 
-def _evaluate_champion(champion_spec: dict, y: pd.Series, plan: Plan, freq: str, windows: dict, specs, fits):
+def _evaluate_champion(champion_spec: dict, y: pd.Series, plan: BacktestPlan, freq: str, windows: dict, specs, fits):
     """Champion's backtest on the same windows, its calibration and its refit on all data.
 
     A champion of the same form as a candidate (a kept champion usually is) reuses that candidate's
@@ -202,7 +202,7 @@ def _evaluate_champion(champion_spec: dict, y: pd.Series, plan: Plan, freq: str,
     return summary, fitted.with_interval(interval)
 
 
-def cold_start(y: pd.Series, freq: str, plan: Plan, horizon: int | None) -> Selection:
+def cold_start(y: pd.Series, freq: str, plan: BacktestPlan, horizon: int | None) -> Selection:
     """Selection of a series too short to backtest: the fallback forecast, promoted and marked as such."""
     needed = min_selection_length(freq, horizon)
     fallback = {
@@ -234,7 +234,7 @@ def select_model(y: pd.Series, *, champion_spec: dict | None = None, horizon: in
     A series too short for one backtest window gets the cold-start fallback (`cold_start`); a champion that
     is such a fallback is replaced by the first full selection.
     """
-    y = check_series(y)
+    y = validate_training_series(y)
     freq = series_freq(y)
     plan = plan_windows(len(y), freq, horizon)
     if not plan.cutoffs:

@@ -12,9 +12,9 @@ Rules (the upload contract; README "Upload rules" states them for users):
   known for the series, not more than `max_future_days` after today (UTC). Values: finite numbers;
   an empty or textual value rejects the file.
 - With a series_id column every row names its series: an empty or blank cell is an error.
-- Several rows on one (series, date) are transactions and are summed. Individual rows may be
-  negative (returns) but a negative daily total is rejected, and so is a total that is not finite
-  (rows that overflow when summed).
+- Several rows on one (series, date) are transactions and are summed (`shared.longformat`, "sum").
+  Individual rows may be negative (returns) but a negative daily total is rejected, and so is a
+  total that is not finite (rows that overflow when summed).
 - Gaps are kept as gaps: no row is invented at ingestion.
 - An empty file, a header without rows, or a file over the size limit is rejected.
 """
@@ -32,6 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from shared.errors import UploadRejected
 from shared.ingest.rules import UploadRules
+from shared.longformat import LongRows
 from shared.series_id import SERIES_ID_RULE, is_series_id
 
 DATE_COLUMNS = ("date", "ds", "transactiondate", "orderdate", "day", "timestamp", "salesdate")
@@ -226,7 +227,8 @@ def parse_upload(
     decimal_comma = delimiter == ";"
 
     problems: list[dict] = []
-    daily: dict[str, dict[date, float]] = {}
+    rows_by_day = LongRows(duplicates="sum")  # several rows on one (series, date) are transactions
+    daily: dict[str, dict[date, float]] = rows_by_day.values
     valid_series: set[str] = set()
     rows = 0
     for line_no, row in enumerate(reader, start=2):
@@ -264,10 +266,7 @@ def parse_upload(
         except ValueError as exc:
             problems.append({"line": line_no, "column": header[value_i], "value": row[value_i], "reason": str(exc)})
             continue
-        per_day = daily.get(series)
-        if per_day is None:
-            per_day = daily[series] = {}
-        per_day[day] = per_day.get(day, 0.0) + value
+        rows_by_day.add(line_no, series, day, value)
 
     if rows == 0:
         raise UploadRejected("file has no data rows", [{"line": None, "column": None, "reason": "header only"}])

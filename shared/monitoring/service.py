@@ -13,7 +13,7 @@ import pandas as pd
 from azure.storage.blob import ContainerClient
 
 from shared.errors import ConcurrencyConflict, SeriesNotFound, VersionNotFound
-from shared.forecasting.registry import series_freq
+from shared.forecasting.families import series_freq
 from shared.ingest.curated import read_series
 from shared.registry import list_series, read_card, read_champion, read_forecast
 from shared.retrain import training_series

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from shared.forecasting.backtest import forecast_windows, plan_windows, splits
-from shared.forecasting.registry import build
+from shared.forecasting.families import build
 
 
 def test_daily_default_plan_is_six_origins_fourteen_days_apart_horizon_28():
@@ -17,9 +17,14 @@ def test_daily_default_plan_is_six_origins_fourteen_days_apart_horizon_28():
 
 
 def test_short_series_get_fewer_origins_then_a_shorter_horizon():
-    plan = plan_windows(40, "MS")
-    assert 1 <= len(plan.cutoffs) < 4 or plan.horizon < 18
-    assert all(c >= 8 for c in plan.cutoffs)
+    full = plan_windows(120, "MS")  # monthly default: 4 origins 6 apart, horizon 18
+    assert (full.horizon, full.cutoffs) == (18, (84, 90, 96, 102))
+    fewer = plan_windows(40, "MS")  # training must keep 20 points: one origin left, full horizon
+    assert (fewer.horizon, fewer.step, fewer.cutoffs) == (18, 6, (22,))
+    shorter = plan_windows(30, "MS")  # no origin at horizon 18: the horizon halves to 9
+    assert (shorter.horizon, shorter.cutoffs) == (9, (15, 21))
+    assert shorter.cutoffs[-1] + shorter.horizon == 30
+    assert plan_windows(12, "MS").horizon == 4 and plan_windows(12, "MS").cutoffs == (8,)  # never under 8 points
     assert plan_windows(4, "YS").cutoffs == ()
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from shared.forecasting import forecast_file, forecast_frame
 from shared.forecasting.batch import OUTPUT_COLUMNS
-from shared.forecasting.registry import build
+from shared.forecasting.families import build
 
 DATA = Path(__file__).parent / "data"
 

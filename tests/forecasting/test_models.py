@@ -13,7 +13,7 @@ from scipy.signal import lfilter
 from shared.forecasting import fit_spec
 from shared.forecasting.autoarima import auto_arima_spec, kpss_stat, ndiffs
 from shared.forecasting.ets import auto_ets_spec
-from shared.forecasting.registry import build, resolve
+from shared.forecasting.families import build, resolve
 
 from .conftest import seasonal_series
 
@@ -117,5 +117,15 @@ def test_fitted_models_are_small_picklable_and_dated(family, monthly):
     assert fit.spec["name"] == family and isinstance(fit.params, dict)
 
 
-def test_series_builder_is_deterministic():
-    pd.testing.assert_series_equal(seasonal_series(seed=2), seasonal_series(seed=2))
+def test_series_builder_has_the_stated_level_trend_season_and_noise():
+    """The fixture the model tests rely on: monthly from 2015-01, level 100, trend 0.3, season +-20, noise sd 3."""
+    y = seasonal_series(n=240, seed=2)
+    assert y.index.equals(pd.date_range("2015-01-01", periods=240, freq="MS"))
+    t = np.arange(240)
+    design = np.column_stack([np.ones(240), t, np.sin(2 * np.pi * t / 12), np.cos(2 * np.pi * t / 12)])
+    coef, *_ = np.linalg.lstsq(design, y.to_numpy(), rcond=None)
+    assert np.all(np.abs(coef - [100, 0.3, 20, 0]) <= [1.0, 0.01, 0.6, 0.6]), coef
+    noise = y.to_numpy() - design @ coef
+    assert 2.5 < noise.std() < 3.5
+    pd.testing.assert_series_equal(seasonal_series(n=240, seed=2), y)  # same seed, same series
+    assert not np.allclose(seasonal_series(n=240, seed=3).to_numpy(), y.to_numpy())  # the seed sets the noise

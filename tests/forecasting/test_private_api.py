@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from scipy.signal import lfilter
 
-from shared.forecasting import private_api
+from shared.forecasting import private_api, verification
 from shared.forecasting.autoarima import auto_arima, roots_ok
 from shared.forecasting.ets import admissible_forms, auto_ets, short_name
-from shared.forecasting.registry import build
+from shared.forecasting.families import build
 
 from .conftest import seasonal_series
 
@@ -66,7 +66,7 @@ def test_the_search_uses_all_fifteen_ets_forms_on_positive_seasonal_data():
 def test_ets_loglik_equals_the_public_etsmodel_loglike_for_every_searched_form(spec):
     y = seasonal_series(96)
     fit = build(spec).fit(y)
-    result = private_api.verify(fit, y)
+    result = verification.verify(fit, y)
     assert result["ours"] == pytest.approx(result["public"], rel=1e-9)
 
 
@@ -74,7 +74,7 @@ def test_ets_loglik_equals_the_public_one_at_the_auto_ets_estimate_on_non_season
     rng = np.random.default_rng(5)
     y = pd.Series(50 + np.cumsum(rng.normal(0.2, 1, 60)), index=pd.date_range("2020-01-01", periods=60, freq="QS"))
     _, fit = auto_ets(y, "QS")
-    result = private_api.verify(fit, y)
+    result = verification.verify(fit, y)
     assert result["ours"] == pytest.approx(result["public"], rel=1e-9)
 
 
@@ -99,7 +99,7 @@ def test_arima_exact_loglik_equals_the_public_arima_loglike_at_the_engines_estim
     spec = {"name": "arima", "freq": "MS", "order": order, "seasonal_order": seasonal, "constant": constant}
     fit = build(spec).fit(y)
     assert roots_ok(fit.state["ar"]) and roots_ok(fit.state["ma"])
-    result = private_api.verify(fit, y)
+    result = verification.verify(fit, y)
     assert np.isfinite(result["ours"])
 
 
@@ -107,7 +107,7 @@ def test_arima_exact_loglik_equals_the_public_one_at_the_auto_arima_choice():
     y = seasonal_series(120, seed=8)
     spec, fit = auto_arima(y, "MS")
     assert spec["method"] == "ml"
-    private_api.verify(fit, y)
+    verification.verify(fit, y)
 
 
 def test_the_guard_fails_when_the_private_arima_filter_returns_a_wrong_result(monkeypatch):
@@ -129,7 +129,7 @@ def test_the_guard_fails_when_the_private_arima_filter_returns_a_wrong_result(mo
     )
     monkeypatch.setattr(arima, "innovations", wrong)
     with pytest.raises(private_api.PrivateApiMismatch, match="arima log-likelihood"):
-        private_api.verify(fit, y)
+        verification.verify(fit, y)
 
 
 def test_the_guard_fails_when_the_private_ets_smoother_returns_a_wrong_result(monkeypatch):
@@ -146,10 +146,10 @@ def test_the_guard_fails_when_the_private_ets_smoother_returns_a_wrong_result(mo
     y = seasonal_series(96)
     fit = build({"name": "ets", "freq": "MS", "period": 12, "error": "add", "trend": "add", "seasonal": "add"}).fit(y)
     with pytest.raises(private_api.PrivateApiMismatch, match="ets log-likelihood"):
-        private_api.verify(fit, y)
+        verification.verify(fit, y)
 
 
 def test_verify_refuses_models_without_a_private_likelihood():
     y = seasonal_series(48)
     with pytest.raises(TypeError, match="ARIMA and ETS"):
-        private_api.verify(build({"name": "snaive", "freq": "MS"}).fit(y), y)
+        verification.verify(build({"name": "snaive", "freq": "MS"}).fit(y), y)

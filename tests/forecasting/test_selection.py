@@ -14,7 +14,7 @@ import pytest
 
 from shared.forecasting import fit_spec, select_model
 from shared.forecasting.arima import Arima
-from shared.forecasting.registry import FAMILIES, build
+from shared.forecasting.families import FAMILIES, build
 from shared.forecasting.selection import rank
 
 from .conftest import seasonal_series
@@ -108,12 +108,12 @@ def test_candidate_failing_on_windows_falls_back_to_naive_and_is_logged(monthly,
 
 
 def test_candidate_that_cannot_be_specified_is_left_out_and_logged(monthly, monkeypatch, caplog):
-    import shared.forecasting.registry as registry
+    import shared.forecasting.families as families
 
     def broken(y, freq, seasonal=True):
         raise RuntimeError("no order fits")
 
-    monkeypatch.setattr(registry, "auto_arima", broken)
+    monkeypatch.setattr(families, "auto_arima", broken)
     with caplog.at_level(logging.WARNING, logger="shared.forecasting"):
         sel = select_model(monthly)
     warning = [r for r in caplog.records if r.levelno == logging.WARNING and "candidate arima" in r.getMessage()]
@@ -126,12 +126,12 @@ def test_candidate_that_cannot_be_specified_is_left_out_and_logged(monthly, monk
 
 
 def test_a_family_the_data_cannot_support_is_counted_as_a_data_failure(monthly, monkeypatch, caplog):
-    import shared.forecasting.registry as registry
+    import shared.forecasting.families as families
 
     def too_short(y, freq):
         raise ValueError("no ETS form could be fitted")
 
-    monkeypatch.setattr(registry, "auto_ets", too_short)
+    monkeypatch.setattr(families, "auto_ets", too_short)
     with caplog.at_level(logging.INFO, logger="shared.forecasting"):
         sel = select_model(monthly)
     records = [r for r in caplog.records if "candidate ets" in r.getMessage()]

@@ -7,8 +7,8 @@ import pandas as pd
 
 from shared import registry
 from shared.forecasting.backtest import forecast_windows, plan_windows, summarize, window_scores
+from shared.forecasting.families import build
 from shared.forecasting.naive import SeasonalNaive
-from shared.forecasting.registry import build
 from shared.ingest.curated import content_version, merge_series, serialize, update_manifest
 from shared.retrain import forecast_document
 from shared.storage import container

@@ -24,7 +24,7 @@ def build(spec: dict):
         cls = MODELS[spec["name"]]
     except KeyError as exc:
         raise ValueError(f"unknown model {spec.get('name')!r}; known: {sorted(MODELS)}") from exc
-    return cls(spec)
+    return Combination(spec, build) if cls is Combination else cls(spec)
 
 
 def resolve_fit(family: str, y: pd.Series, freq: str) -> tuple[dict, Forecaster]:
