@@ -14,13 +14,12 @@ Usage: python -m bench.accuracy
 from __future__ import annotations
 
 import argparse
-import resource
 import time
 import warnings
 
 from statsmodels.tsa.arima.model import ARIMA
 
-from bench.common import adventureworks, machine
+from bench.common import adventureworks, run_summary
 from bench.heldout import LEVELS, PEER_MEAN, equal_mean, frame_bounds, peer_forecasts, record, summary_table
 from shared.forecasting import metrics, select_model
 from shared.forecasting.backtest import BacktestPlan, splits
@@ -82,11 +81,7 @@ def main() -> None:
     summary_table("D", ORIGINS, HORIZON, SEASON, rows, {})
     per = " ".join(f"{v[0]:.2f}" for v in rows["ForecastOps selected"])
     print(f"selected per-window MASE: {per}")
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    print(
-        f"{time.perf_counter() - start:.0f} s wall, {time.process_time() - cpu_start:.0f} CPU-s in all; "
-        f"peak RSS {usage.ru_maxrss // 1024} MB; {machine()}"
-    )
+    print(run_summary(start, cpu_start))
 
 
 if __name__ == "__main__":

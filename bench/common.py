@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
+import time
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +31,15 @@ def machine() -> str:
     return (
         f"{os.cpu_count()} cores, Python {platform.python_version()}, "
         f"load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1 / 5 / 15 min)"
+    )
+
+
+def run_summary(start: float, cpu_start: float) -> str:
+    """Wall and CPU seconds since `start`/`cpu_start` (perf_counter, process_time), peak RSS and the machine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return (
+        f"{time.perf_counter() - start:.0f} s wall, {time.process_time() - cpu_start:.0f} CPU-s in all; "
+        f"peak RSS {usage.ru_maxrss // 1024} MB; {machine()}"
     )
 
 

@@ -43,9 +43,9 @@ from bench.drift_corpus import STRATA, STRATUM, Drawn, draw, sample_character
 from shared.forecasting import calibration
 from shared.forecasting.backtest import forecast_windows, plan_windows, summarize, window_scores
 from shared.forecasting.ets import auto_ets
+from shared.forecasting.families import build, fit_spec
 from shared.forecasting.frequency import family, season_length
 from shared.forecasting.metrics import mase_scale
-from shared.forecasting.families import build, fit_spec
 from shared.monitoring import thresholds as th
 from shared.monitoring.checks import MIN_SERVED, STORED_LEVELS, judge
 from shared.monitoring.evidence import ALERTING, path_sd

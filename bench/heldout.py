@@ -23,14 +23,13 @@ Usage: python -m bench.heldout [--limit N] [--study --half 0]
 from __future__ import annotations
 
 import argparse
-import resource
 import time
 import warnings
 
 import numpy as np
 import pandas as pd
 
-from bench.common import machine
+from bench.common import run_summary
 from shared.forecasting import metrics, select_model
 
 SETUP = {"MS": (12, 18, 144), "QS": (4, 8, 80), "YS": (1, 6, 40)}
@@ -208,11 +207,7 @@ def main() -> None:
                 mean, bounds, spent = equal_mean(list(peers.values()))
                 record(rows, PEER_MEAN, actual, mean, bounds, scale, spent)
         summary_table(freq, len(series), h, m, rows, chosen)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    print(
-        f"\n{time.perf_counter() - start:.0f} s wall, {time.process_time() - cpu_start:.0f} CPU-s in all; "
-        f"peak RSS {usage.ru_maxrss // 1024} MB; {machine()}"
-    )
+    print("\n" + run_summary(start, cpu_start))
 
 
 if __name__ == "__main__":
