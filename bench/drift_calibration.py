@@ -22,6 +22,7 @@ case. The profile oracle (`Drawn.oracle_llr`) is calibrated to the same false-al
 Usage: python -m bench.drift_calibration --calibrate --calibration-series 25 --raw cal.json   # stable runs
        python -m bench.drift_calibration --series 20 --raw eval.json                          # every change
        python -m bench.drift_calibration --report cal.json eval.json                          # the tables
+       python -m bench.drift_calibration --peaks cal.json                                     # what sets each threshold
        python -m bench.drift_calibration --adventureworks
 """
 
@@ -342,6 +343,28 @@ def print_evaluation(report: dict) -> None:
         print(f"| {name} | {row['series']} | {fa} | {' | '.join(cells)} | {oracle_text} |")
 
 
+def stratum_peaks(results: list[dict]) -> dict[str, dict]:
+    """Per stratum, each check's largest and 90th-percentile peak over its stable series (both cases pooled)."""
+    out = {}
+    for name in sorted({r["stratum"] for r in results}):
+        members = [r for r in results if r["stratum"] == name]
+        pooled = np.vstack([peaks(members, case) for case in CASES])
+        out[name] = {
+            check: {"max": float(pooled[:, j].max()), "q90": float(np.quantile(pooled[:, j], 0.9))}
+            for j, check in enumerate(ALERTING)
+            if np.isfinite(pooled[:, j]).all()
+        }
+    return out
+
+
+def print_peaks(table: dict[str, dict]) -> None:
+    print("| stratum | " + " | ".join(f"{c} max (q90)" for c in ALERTING) + " |")
+    print("|---|" + "---:|" * len(ALERTING))
+    for name, row in table.items():
+        cells = [f"{row[c]['max']:.2f} ({row[c]['q90']:.1f})" if c in row else "–" for c in ALERTING]
+        print(f"| {name} | {' | '.join(cells)} |")
+
+
 def adventureworks_check() -> dict:
     """The sample's last 28 days against a champion selected on the months before, and its predecessor."""
     from shared.forecasting import select_model
@@ -411,6 +434,7 @@ def main() -> None:
         metavar=("CALIBRATION_RAW", "EVALUATION_RAW"),
         help="calibrate on the first raw file and evaluate on the second (no simulation)",
     )
+    parser.add_argument("--peaks", metavar="CALIBRATION_RAW", help="each stratum's largest stable statistic per check")
     parser.add_argument("--pooled", action="store_true", help="--report: calibrate on all stable series pooled")
     parser.add_argument("--json", help="also write the summary to this file")
     args = parser.parse_args()
@@ -418,7 +442,10 @@ def main() -> None:
     started = time.perf_counter()
     strata = args.strata.split(",") if args.strata else [s.name for s in STRATA]
     calibration_seeds = range(CALIBRATION_SEED, CALIBRATION_SEED + args.calibration_series)
-    if args.adventureworks:
+    if args.peaks:
+        output = {"peaks": stratum_peaks(load(args.peaks))}
+        print_peaks(output["peaks"])
+    elif args.adventureworks:
         output = adventureworks_check()
         print(json.dumps(output, indent=2))
     elif args.report:

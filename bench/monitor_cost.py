@@ -8,7 +8,7 @@ Checks: `--series` daily series (default 40) of 330 days with a weekly pattern a
 twice through the production retrain (`shared.retrain.handle_request`: the first 302 days, then all), so
 the window's days were served by the first champion; then every check request of one run is handled
 as the queue function does (`shared.monitoring.fanout.handle_request`), timed in wall and CPU seconds
-per series (reports, alert state and the fleet summary written to Azurite included).
+per series (reports, alert state and the fleet index entries written to Azurite included).
 
 Usage: python -m bench.monitor_cost [--timer-series 10000] [--series 40] [--json F]
 """

@@ -25,7 +25,6 @@ from shared.settings import Settings, get_settings
 from shared.storage import container, queue
 
 from .config import MonitorSettings, get_monitor_settings
-from .fleet import update_fleet
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +79,7 @@ def handle_request(
     now: datetime | None = None,
     monitor: MonitorSettings | None = None,
 ) -> list[dict]:
-    """Check every series of one request not yet checked in its run, then update the fleet summary."""
+    """Check every series of one request not yet checked in its run (each report lands in the fleet index)."""
     from .service import check_one
     from .store import read_latest
 
@@ -98,5 +97,4 @@ def handle_request(
         report = check_one(settings, monitor, name, now, str(uuid.uuid4()), run_key=key)
         if report is not None:
             reports.append(report)
-    update_fleet(monitoring, reports, now)
     return reports

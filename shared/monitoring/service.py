@@ -25,7 +25,6 @@ from .actions import EVENT_GROUPS, decide, events_of, log_event, post_webhook, r
 from .checks import BAND_COLUMNS, evaluate, window_length
 from .config import MonitorSettings, get_monitor_settings
 from .evidence import point_sd
-from .fleet import update_fleet
 from .report import build_report, error_report
 from .store import read_latest, save_report, update_state
 
@@ -61,9 +60,7 @@ def run_checks(
         names = [series]
     else:
         names = list_series(models)
-    reports = [report for name in names if (report := check_one(settings, monitor, name, now, str(uuid.uuid4())))]
-    update_fleet(container(settings.monitoring_container, settings), reports, now)
-    return reports
+    return [report for name in names if (report := check_one(settings, monitor, name, now, str(uuid.uuid4())))]
 
 
 def check_one(

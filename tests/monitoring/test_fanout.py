@@ -1,4 +1,4 @@
-"""The monitor fanned out: the timer enqueues batches, each series is checked once per run, a fleet summary."""
+"""The monitor fanned out: the timer enqueues batches, each series is checked once per run, the fleet index."""
 
 import json
 import logging
@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 import azure.functions as func
 import pytest
 
+from shared import fleet
 from shared.monitoring.config import MonitorSettings, get_monitor_settings
 from shared.monitoring.fanout import enqueue_checks, handle_request, run_key
-from shared.monitoring.fleet import read_fleet, update_fleet
 from shared.monitoring.service import latest_report
+from shared.monitoring.store import save_report
 from shared.storage import container, queue
 from tests.monitoring.builders import daily_sales, publish_champion, store_curated
 
@@ -60,9 +61,13 @@ def test_the_fan_out_checks_every_series_exactly_once_per_run(settings):
     checked = [r["series"] for body in fresh for r in handle_request(body, settings, now=later, monitor=QUIET)]
     assert sorted(checked) == SERIES and all(len(history(settings, n)) == 2 for n in SERIES)
 
-    fleet = read_fleet(container(settings.monitoring_container, settings))
-    assert fleet["total"] == 5 and fleet["counts"]["ok"] == 5 and fleet["last_run"] == run_key(later)
-    assert set(fleet["series"]) == set(SERIES) and fleet["worst"] == []
+    monitoring = container(settings.monitoring_container, settings)
+    entries = {name: fleet.read_entry(monitoring, name) for name in SERIES}
+    assert {e.status for e in entries.values()} == {"ok"}
+    assert {e.checked_at for e in entries.values()} == {later.isoformat()}
+    summary = fleet.summarize(monitoring, now=later)
+    assert summary["counts"]["series"] == 5 and summary["counts"]["by_status"]["ok"] == 5
+    assert summary["last_check"] == later.isoformat() and summary["alerting"] == []
 
 
 @pytest.mark.parametrize(
@@ -79,34 +84,55 @@ def test_a_series_whose_check_fails_gets_an_error_report_and_the_batch_goes_on(s
     publish_champion(settings, "ghost", daily_sales(days=100))  # a champion but no curated data
     reports = handle_request({"run": "r1", "series": ["ghost", SERIES[0]]}, settings, now=T0, monitor=QUIET)
     assert [r["status"] for r in reports] == ["error", "ok"]
-    fleet = read_fleet(container(settings.monitoring_container, settings))
-    assert fleet["counts"]["error"] == 1 and fleet["worst"][0]["series"] == "ghost"
+    monitoring = container(settings.monitoring_container, settings)
+    assert fleet.read_entry(monitoring, "ghost").status == "error"
+    assert fleet.read_entry(monitoring, SERIES[0]).status == "ok"
+    assert fleet.summarize(monitoring, now=T0)["counts"]["by_status"]["error"] == 1
 
 
-def test_concurrent_batches_keep_every_series_in_the_fleet_summary(settings):
+def test_concurrent_batches_keep_every_series_in_the_fleet_index(settings):
+    """Sixteen writers at once: eight batches store reports while the retrain records the same series' champions."""
     client = container(settings.monitoring_container, settings)
-    barrier = threading.Barrier(8)
+    barrier = threading.Barrier(16)
+    errors = []
 
-    def fold(i: int) -> None:
+    def check(i: int) -> None:
         report = {
             "series": f"s{i}",
+            "run_id": f"run-{i:04d}",
             "status": "drift" if i % 2 else "ok",
-            "checked_at": T0.isoformat(),
+            "checked_at": (T0 + timedelta(minutes=i)).isoformat(),
             "run_key": "r",
             "alert": {"raised": bool(i % 2), "top": "bias", "score": float(i)},
             "why": f"why {i}",
         }
         barrier.wait()
-        update_fleet(client, [report], T0)
+        try:
+            save_report(client, report, T0 + timedelta(minutes=i))
+        except Exception as exc:  # surfaced below: a lost write must fail the test
+            errors.append(exc)
 
-    threads = [threading.Thread(target=fold, args=(i,)) for i in range(8)]
+    def promote(i: int) -> None:
+        card = {"spec": {"name": "ets"}, "metrics": {"mase": 1.0 + i}, "dataset": {"end": "2024-07-01"}}
+        pointer = {"series": f"s{i}", "version": f"v{i}", "promoted_at": T0.isoformat()}
+        barrier.wait()
+        fleet.record_champion(client, card, pointer)
+
+    threads = [threading.Thread(target=f, args=(i,)) for i in range(8) for f in (check, promote)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    fleet = read_fleet(client)
-    assert fleet["total"] == 8 and fleet["counts"]["ok"] == 4 and fleet["counts"]["drift"] == 4
-    assert [w["series"] for w in fleet["worst"]] == ["s7", "s5", "s3", "s1"] and fleet["worst"][0]["why"] == "why 7"
+    assert errors == []
+    entries = [fleet.read_entry(client, f"s{i}") for i in range(8)]
+    assert [(e.status, e.champion, e.mase) for e in entries] == [
+        ("drift" if i % 2 else "ok", f"v{i}", 1.0 + i) for i in range(8)
+    ]
+    summary = fleet.summarize(client, now=T0 + timedelta(hours=1))
+    assert summary["counts"]["series"] == 8 and summary["counts"]["champions"] == 8
+    assert summary["counts"]["by_status"]["ok"] == 4 and summary["counts"]["by_status"]["drift"] == 4
+    assert [e["series"] for e in summary["alerting"]] == ["s7", "s5", "s3", "s1"]
+    assert summary["last_check"] == (T0 + timedelta(minutes=7)).isoformat()
 
 
 @pytest.fixture

@@ -261,16 +261,16 @@ def test_decay_event_is_logged_with_its_own_name(settings, caplog):
     assert set(record.custom_dimensions["fired"].split(",")) == set(report["decay"]["fired"])
 
 
-def test_a_check_of_every_series_updates_the_fleet_summary(settings):
-    from shared.monitoring.fleet import read_fleet
+def test_a_check_of_every_series_updates_the_fleet_index(settings):
+    from shared import fleet
 
     setup(settings, series="a")
     setup(settings, series="b", seed=8, shift=6 * NOISE_SD)
-    run_checks(settings, now=T0, monitor=QUIET)
-    fleet = read_fleet(container(settings.monitoring_container, settings))
-    assert fleet["total"] == 2 and fleet["counts"]["ok"] == 1
-    assert (
-        fleet["counts"]["ok"] + fleet["counts"]["drift"] + fleet["counts"]["decay"] + fleet["counts"]["drift+decay"]
-        == 2
-    )
-    assert fleet["worst"][0]["series"] == "b" and fleet["worst"][0]["why"].startswith("The last 28 days")
+    reports = {r["series"]: r for r in run_checks(settings, now=T0, monitor=QUIET)}
+    monitoring = container(settings.monitoring_container, settings)
+    a, b = fleet.read_entry(monitoring, "a"), fleet.read_entry(monitoring, "b")
+    assert (a.status, a.checked_at) == ("ok", T0.isoformat())
+    assert b.status == reports["b"]["status"] and b.status in ("drift", "decay", "drift+decay")
+    summary = fleet.summarize(monitoring, now=T0)
+    assert summary["counts"]["series"] == 2 and summary["counts"]["by_status"]["ok"] == 1
+    assert [e["series"] for e in summary["alerting"]] == ["b"]
