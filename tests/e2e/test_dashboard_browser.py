@@ -54,7 +54,7 @@ def test_dashboard_draws_history_forecast_band_and_versions(app_env, tmp_path):
         dom = chromium(tmp_path, "--dump-dom", url).stdout
         ARTIFACTS.mkdir(exist_ok=True)
         shot = ARTIFACTS / "dashboard.png"
-        chromium(tmp_path, "--window-size=1280,1100", f"--screenshot={shot}", url)
+        chromium(tmp_path, "--window-size=1280,1700", f"--screenshot={shot}", url)
     assert re.search(r'<svg id="chart"[^>]*data-ready="true"', dom), "the chart script did not finish"
     band = re.search(r'<path id="band95" d="([^"]+)"', dom)
     assert band and band.group(1).startswith("M") and band.group(1).endswith("Z")
@@ -125,7 +125,7 @@ def test_a_fallback_champion_is_marked_on_its_page(app_env, tmp_path):
     assert badge, "no visible fallback badge"  # `hidden` would sit between role and >
     text = text_of(badge.group(1))
     assert text.startswith("Fallback forecast") and card["fallback"]["reason"] in text
-    assert f"has {card['fallback']['needed']} observations (it has 1)" in text
+    assert f"full selection from {card['fallback']['needed']}" in text and "deliberately wide intervals" in text
     assert f'<div class="sub">{version} · cold-start fallback</div>' in dom and shot.stat().st_size > 10_000
 
 
