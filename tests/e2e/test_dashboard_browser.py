@@ -16,6 +16,7 @@ from shared.monitoring.service import run_checks
 from shared.retrain import handle_request
 from shared.storage import container
 from tests.factories import publish
+from tests.monitoring.builders import NOISE_SD, daily_sales, publish_champion, shifted, store_curated
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -106,6 +107,25 @@ def assert_drift_panel(dom: str, report: dict) -> None:
     assert sum(d.count("L") + 1 for d in means) == len(served)
     title = re.search(r'<h3 class="window-title">([^<]*)</h3>', dom).group(1)
     assert f"({len(served)} of {len(recent)} days served)" in html.unescape(title)
+
+
+def test_a_raised_alert_states_its_why_over_the_window_chart(app_env, tmp_path):
+    """The last 28 days raised by 6 sd above what the champion served: the panel says so in words."""
+    y = shifted(daily_sales(days=200), 28, 6 * NOISE_SD)
+    publish_champion(app_env, "total", y.iloc[:172])
+    store_curated(app_env, "total", y)
+    (report,) = run_checks(app_env)
+    assert report["alert"]["raised"] and "above" in report["why"]
+    with Runner(port=0, poll_interval=0.2) as runner:
+        url = f"{runner.base_url}/api/dashboard?series=total"
+        dom = chromium(tmp_path, "--dump-dom", url).stdout
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / "dashboard-alert.png"
+        chromium(tmp_path, "--window-size=1280,1700", f"--screenshot={shot}", url)
+    assert_drift_panel(dom, report)
+    assert 'class="why why-warn"' in dom
+    assert len(re.findall(r'<circle class="window-actual outside"', dom)) >= 20  # most days far above the band
+    assert shot.stat().st_size > 20_000
 
 
 def test_a_fallback_champion_is_marked_on_its_page(app_env, tmp_path):
