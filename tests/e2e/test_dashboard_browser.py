@@ -41,6 +41,19 @@ def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=90, check=True)
 
 
+def series_page(tmp_path: Path, screenshot: str | None, height: int = 1700) -> tuple[str, Path | None]:
+    """The DOM of the `total` series page after its scripts ran, and its screenshot under test-artifacts/."""
+    with Runner(port=0, poll_interval=0.2) as runner:
+        url = f"{runner.base_url}/api/dashboard?series=total"
+        dom = chromium(tmp_path, "--dump-dom", url).stdout
+        if screenshot is None:
+            return dom, None
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / screenshot
+        chromium(tmp_path, f"--window-size=1280,{height}", f"--screenshot={shot}", url)
+    return dom, shot
+
+
 def test_dashboard_draws_history_forecast_band_and_versions(app_env, tmp_path):
     months = monthly_files()
     versions = []
@@ -50,12 +63,7 @@ def test_dashboard_draws_history_forecast_band_and_versions(app_env, tmp_path):
         versions.append(handle_request(request, settings=app_env).version)
     first, second = versions
     (report,) = run_checks(app_env)
-    with Runner(port=0, poll_interval=0.2) as runner:
-        url = f"{runner.base_url}/api/dashboard?series=total"
-        dom = chromium(tmp_path, "--dump-dom", url).stdout
-        ARTIFACTS.mkdir(exist_ok=True)
-        shot = ARTIFACTS / "dashboard.png"
-        chromium(tmp_path, "--window-size=1280,1700", f"--screenshot={shot}", url)
+    dom, shot = series_page(tmp_path, "dashboard.png", 1700)
     assert re.search(r'<svg id="chart"[^>]*data-ready="true"', dom), "the chart script did not finish"
     band = re.search(r'<path id="band95" d="([^"]+)"', dom)
     assert band and band.group(1).startswith("M") and band.group(1).endswith("Z")
@@ -116,12 +124,7 @@ def test_a_raised_alert_states_its_why_over_the_window_chart(app_env, tmp_path):
     store_curated(app_env, "total", y)
     (report,) = run_checks(app_env)
     assert report["alert"]["raised"] and "above" in report["why"]
-    with Runner(port=0, poll_interval=0.2) as runner:
-        url = f"{runner.base_url}/api/dashboard?series=total"
-        dom = chromium(tmp_path, "--dump-dom", url).stdout
-        ARTIFACTS.mkdir(exist_ok=True)
-        shot = ARTIFACTS / "dashboard-alert.png"
-        chromium(tmp_path, "--window-size=1280,1700", f"--screenshot={shot}", url)
+    dom, shot = series_page(tmp_path, "dashboard-alert.png", 1700)
     assert_drift_panel(dom, report)
     assert 'class="why why-warn"' in dom
     assert len(re.findall(r'<circle class="window-actual outside"', dom)) >= 20  # most days far above the band
@@ -135,12 +138,7 @@ def test_a_fallback_champion_is_marked_on_its_page(app_env, tmp_path):
     version = handle_request(request, settings=app_env).version
     card = registry.read_card(container(app_env.models_container, app_env), "total", version)
     assert card["spec"]["fallback"] is True
-    with Runner(port=0, poll_interval=0.2) as runner:
-        url = f"{runner.base_url}/api/dashboard?series=total"
-        dom = chromium(tmp_path, "--dump-dom", url).stdout
-        ARTIFACTS.mkdir(exist_ok=True)
-        shot = ARTIFACTS / "dashboard-fallback.png"
-        chromium(tmp_path, "--window-size=1280,900", f"--screenshot={shot}", url)
+    dom, shot = series_page(tmp_path, "dashboard-fallback.png", 900)
     badge = re.search(r'<div id="fallback-badge" class="fallback-badge" role="note">(.*?)</div>', dom, re.S)
     assert badge, "no visible fallback badge"  # `hidden` would sit between role and >
     text = text_of(badge.group(1))
@@ -151,8 +149,7 @@ def test_a_fallback_champion_is_marked_on_its_page(app_env, tmp_path):
 
 def test_a_selected_champion_has_no_fallback_badge(app_env, tmp_path):
     publish(app_env)
-    with Runner(port=0, poll_interval=0.2) as runner:
-        dom = chromium(tmp_path, "--dump-dom", f"{runner.base_url}/api/dashboard?series=total").stdout
+    dom, _ = series_page(tmp_path, None)
     assert re.search(r'<svg id="chart"[^>]*data-ready="true"', dom)
     assert re.search(r'<div id="fallback-badge" class="fallback-badge" role="note" hidden="">\s*</div>', dom)
     assert not re.search(r'<div class="sub">[^<]*cold-start fallback</div>', dom)
