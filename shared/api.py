@@ -354,6 +354,7 @@ def series_data(service: Service, series: str, horizon: int) -> dict:
             versions=[version_summary(c) for c in cards],
             drift=read_latest(monitoring, series),
             horizon=horizon,
+            fallback=next((c.get("fallback") for c in cards if champion and c["version"] == champion.version), None),
         )
     )
 

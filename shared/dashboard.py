@@ -57,8 +57,13 @@ def dashboard_data(
     versions: list[dict],
     drift: dict | None,
     horizon: int,
+    fallback: dict | None = None,
 ) -> dict:
-    """Everything the page shows, from already loaded parts (history: date → value)."""
+    """Everything the page shows, from already loaded parts (history: date → value).
+
+    `fallback` is the champion card's cold-start note ({reason, observations, needed}); the page marks
+    the forecast as a fallback when the served forecast document says it is one.
+    """
     days = sorted(history or {})[-HISTORY_DAYS:]
     forecast = None
     if champion is not None:
@@ -66,6 +71,7 @@ def dashboard_data(
             "model_version": champion.version,
             "trained_through": champion.forecast["trained_through"],
             "points": forecast_points(champion.forecast, horizon),
+            "fallback": {"reason": None, **(fallback or {})} if champion.forecast.get("fallback") else None,
         }
     return {
         "series": series,

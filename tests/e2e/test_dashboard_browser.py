@@ -1,5 +1,6 @@
 """The dashboard in a real headless Chromium: the chart, its forecast band and the versions table are drawn."""
 
+import html
 import re
 import shutil
 import subprocess
@@ -9,9 +10,13 @@ import pytest
 
 from localrun import Runner
 from localrun.sample import monthly_files
+from shared import registry
 from shared.ingest import process_upload
 from shared.monitoring.service import run_checks
 from shared.retrain import handle_request
+from shared.storage import container
+from tests.factories import publish
+from tests.monitoring.builders import NOISE_SD, daily_sales, publish_champion, shifted, store_curated
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = pytest.mark.browser
@@ -37,6 +42,19 @@ def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=90, check=True)
 
 
+def series_page(tmp_path: Path, screenshot: str | None, height: int = 1700) -> tuple[str, Path | None]:
+    """The DOM of the `total` series page after its scripts ran, and its screenshot under test-artifacts/."""
+    with Runner(port=0, poll_interval=0.2) as runner:
+        url = f"{runner.base_url}/api/dashboard?series=total"
+        dom = chromium(tmp_path, "--dump-dom", url).stdout
+        if screenshot is None:
+            return dom, None
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / screenshot
+        chromium(tmp_path, f"--window-size=1280,{height}", f"--screenshot={shot}", url)
+    return dom, shot
+
+
 def test_dashboard_draws_history_forecast_band_and_versions(app_env, tmp_path):
     months = monthly_files()
     versions = []
@@ -46,12 +64,7 @@ def test_dashboard_draws_history_forecast_band_and_versions(app_env, tmp_path):
         versions.append(handle_request(request, settings=app_env).version)
     first, second = versions
     (report,) = run_checks(app_env)
-    with Runner(port=0, poll_interval=0.2) as runner:
-        url = f"{runner.base_url}/api/dashboard?series=total"
-        dom = chromium(tmp_path, "--dump-dom", url).stdout
-        ARTIFACTS.mkdir(exist_ok=True)
-        shot = ARTIFACTS / "dashboard.png"
-        chromium(tmp_path, "--window-size=1280,1100", f"--screenshot={shot}", url)
+    dom, shot = series_page(tmp_path, "dashboard.png", 1700)
     assert re.search(r'<svg id="chart"[^>]*data-ready="true"', dom), "the chart script did not finish"
     band = re.search(r'<path id="band95" d="([^"]+)"', dom)
     assert band and band.group(1).startswith("M") and band.group(1).endswith("Z")
@@ -66,6 +79,81 @@ def test_dashboard_draws_history_forecast_band_and_versions(app_env, tmp_path):
     drift_rows = re.findall(r"<tr>(.*?)</tr>", re.search(r'<table id="drift-tests">(.*?)</table>', dom, re.S).group(1))
     assert len(drift_rows) == 1 + len(report["drift"]["checks"]) + len(report["decay"]["checks"])
     assert shot.stat().st_size > 20_000
+    assert_drift_panel(dom, report)
+
+
+def text_of(fragment: str) -> str:
+    """The text of an HTML fragment, its entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
+
+
+def assert_drift_panel(dom: str, report: dict) -> None:
+    """The why in words with the alert state, and the window's actuals drawn against the served band."""
+    why = re.search(r'<p id="drift-why-text"[^>]*>(.*?)</p>', dom, re.S)
+    assert why and text_of(why.group(1)) == report["why"] and report["why"]
+    alert = re.search(r'<span id="drift-alert" class="chip (\w+)">([^<]*)</span>', dom)
+    raised = report["alert"]["raised"]
+    assert alert and alert.groups() == (("warn", "alert raised") if raised else ("ok", "no alert"))
+    if report["alert"]["top"]:
+        assert f"strongest evidence: {report['alert']['top']} at" in dom
+    chart = re.search(r'<svg id="drift-chart"[^>]*data-ready="true"[^>]*>(.*?)</svg>', dom, re.S)
+    assert chart, "the window chart was not drawn"
+    body = chart.group(1)
+    recent = report["recent"]
+    actuals = [r for r in recent if r["actual"] is not None]
+    served = [r for r in recent if r["mean"] is not None]
+    assert len(actuals) == report["window"]["points"] and served, "the test needs a window with served forecasts"
+    assert len(served) == report["window"]["served"]
+    assert len(re.findall(r'<circle class="window-actual', body)) == len(actuals)
+    outside = sum(r["mean"] is not None and not r["lower_95"] <= r["actual"] <= r["upper_95"] for r in actuals)
+    assert len(re.findall(r'<circle class="window-actual outside"', body)) == outside
+    assert re.search(r'<path id="window-actuals" d="M', body)
+    band95 = re.findall(r'<path class="window-band95" d="(M[^"]+Z)"', body)
+    band80 = re.findall(r'<path class="window-band80" d="(M[^"]+Z)"', body)
+    means = re.findall(r'<path class="window-mean" d="(M[^"]+)"', body)
+    assert band95 and len(band80) == len(band95) and means
+    assert sum(d.count("L") + 1 for d in band95) == 2 * len(served)  # each served day on both edges
+    assert sum(d.count("L") + 1 for d in means) == len(served)
+    title = re.search(r'<h3 class="window-title">([^<]*)</h3>', dom).group(1)
+    assert f"({len(served)} of {len(recent)} days served)" in html.unescape(title)
+
+
+def test_a_raised_alert_states_its_why_over_the_window_chart(app_env, tmp_path):
+    """The last 28 days raised by 6 sd above what the champion served: the panel says so in words."""
+    y = shifted(daily_sales(days=200), 28, 6 * NOISE_SD)
+    publish_champion(app_env, "total", y.iloc[:172])
+    store_curated(app_env, "total", y)
+    (report,) = run_checks(app_env)
+    assert report["alert"]["raised"] and "above" in report["why"]
+    dom, shot = series_page(tmp_path, "dashboard-alert.png", 1700)
+    assert_drift_panel(dom, report)
+    assert 'class="why why-warn"' in dom
+    assert len(re.findall(r'<circle class="window-actual outside"', dom)) >= 20  # most days far above the band
+    assert shot.stat().st_size > 20_000
+
+
+def test_a_fallback_champion_is_marked_on_its_page(app_env, tmp_path):
+    """A new series with one day of data: its cold-start champion carries a visible badge with the reason."""
+    name, data = monthly_files()[0]  # the sample's first month holds one day
+    request = process_upload(name, data, settings=app_env).retrain_requests[0]
+    version = handle_request(request, settings=app_env).version
+    card = registry.read_card(container(app_env.models_container, app_env), "total", version)
+    assert card["spec"]["fallback"] is True
+    dom, shot = series_page(tmp_path, "dashboard-fallback.png", 900)
+    badge = re.search(r'<div id="fallback-badge" class="fallback-badge" role="note">(.*?)</div>', dom, re.S)
+    assert badge, "no visible fallback badge"  # `hidden` would sit between role and >
+    text = text_of(badge.group(1))
+    assert text.startswith("Fallback forecast") and card["fallback"]["reason"] in text
+    assert f"full selection from {card['fallback']['needed']}" in text and "deliberately wide intervals" in text
+    assert f'<div class="sub">{version} · cold-start fallback</div>' in dom and shot.stat().st_size > 10_000
+
+
+def test_a_selected_champion_has_no_fallback_badge(app_env, tmp_path):
+    publish(app_env)
+    dom, _ = series_page(tmp_path, None)
+    assert re.search(r'<svg id="chart"[^>]*data-ready="true"', dom)
+    assert re.search(r'<div id="fallback-badge" class="fallback-badge" role="note" hidden="">\s*</div>', dom)
+    assert not re.search(r'<div class="sub">[^<]*cold-start fallback</div>', dom)
 
 
 def seed_fleet(settings, count: int) -> list[str]:
