@@ -2,6 +2,7 @@
 the why, and requests one retrain; a second run inside the cooldown does neither; failing requests end in poison."""
 
 import json
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ from localrun.sample import monthly_files
 from shared import registry
 from shared.cli import main as cli
 from shared.monitoring.config import get_monitor_settings
+from shared.monitoring.fanout import run_key
 from shared.monitoring.service import latest_report
 from shared.storage import container, queue
 from tests.factories import wait_for
@@ -50,9 +52,14 @@ def champion_card(settings, series: str = "total"):
 
 
 def run_monitor(runner) -> None:
-    """The timer's run, then its check requests processed by the queue function."""
+    """The timer's run, then its check requests processed by the queue function.
+
+    A run is keyed by the timer's UTC second, so this returns only once the next call would be a new run.
+    """
+    started = run_key(datetime.now(UTC))
     runner.trigger_timer("monitor")
     assert runner.wait_idle(120)
+    wait_for(lambda: run_key(datetime.now(UTC)) != started)
 
 
 def trending_csv(days: int, seed: int = 5) -> list[str]:
