@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from azure.core.exceptions import ResourceExistsError, ResourceModifiedError
 from azure.storage.blob import ContainerClient
 
-from shared.errors import ConcurrencyConflict
-from shared.storage import read_json, write_json
-
-log = logging.getLogger(__name__)
+from shared.storage import read_json, update_json, write_json
 
 LATEST = "latest.json"
 STATE = "state.json"
-STATE_ATTEMPTS = 5  # read-change-write rounds of the alert state before giving up
 
 
 def latest_name(series: str) -> str:
@@ -53,31 +47,18 @@ def read_latest(client: ContainerClient, series: str) -> dict | None:
 def read_state(client: ContainerClient, series: str) -> tuple[dict, str | None]:
     """The series' alert state (last alert per event, last retrain requested) and its ETag."""
     state, etag = read_json(client, state_name(series))
-    return (state or {"alerts": {}, "retrain": None}), etag
+    return (state or new_state()), etag
 
 
-def write_state(client: ContainerClient, series: str, state: dict, etag: str | None) -> None:
-    """Replace the state if nobody else did since it was read (ConcurrencyConflict otherwise)."""
-    try:
-        write_json(client, state_name(series), state, etag=etag, create_only=etag is None)
-    except (ResourceExistsError, ResourceModifiedError) as exc:
-        raise ConcurrencyConflict(f"monitoring state of {series} changed during the run") from exc
+def new_state() -> dict:
+    """The alert state of a series that never alerted nor requested a retrain."""
+    return {"alerts": {}, "retrain": None}
 
 
-def update_state(client: ContainerClient, series: str, change: Callable[[dict], dict | None]) -> dict | None:
-    """Read the state, apply `change` and write its result if nobody wrote meanwhile, else start over.
+def update_state(client: ContainerClient, series: str, change: Callable[[dict], dict | None]) -> dict:
+    """Apply `change` to the series' alert state with the one read-change-write helper of shared.storage.
 
-    `change` returns the new state, or None to leave the state as it is (then None is returned).
-    After STATE_ATTEMPTS lost races ConcurrencyConflict is raised.
+    `change` gets the state (a fresh one when there is none) and returns the new state, or None to leave it
+    as it is. Lost races are retried; after `storage.ETAG_ATTEMPTS` of them ConcurrencyConflict is raised.
     """
-    for _ in range(STATE_ATTEMPTS):
-        state, etag = read_state(client, series)
-        new_state = change(state)
-        if new_state is None:
-            return None
-        try:
-            write_state(client, series, new_state, etag)
-            return new_state
-        except ConcurrencyConflict:
-            log.info("monitoring state of %s changed meanwhile; reading it again", series)
-    raise ConcurrencyConflict(f"monitoring state of {series} kept changing")
+    return update_json(client, state_name(series), lambda state: change(state or new_state()))
