@@ -6,25 +6,78 @@ import json
 import logging
 import os
 from collections.abc import Mapping, MutableMapping
-from dataclasses import Field, dataclass, fields
+from dataclasses import Field, dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar, get_args, get_type_hints
+from urllib.parse import urlparse
 
 from shared.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CONNECTION_SETTING = "AzureWebJobsStorage"
+T = TypeVar("T")
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ValueError(f"app setting {name} must be an integer, got {raw!r}") from exc
+def setting(default, *, env: str | None = None, minimum: float | None = None, url: bool = False):
+    """A settings field: its app setting (`env`; default the field's name in capitals) and its rule, a minimum
+    for numbers or that a text value must be an http(s) URL."""
+    return field(default=default, metadata={"env": env, "minimum": minimum, "url": url})
+
+
+def app_setting_name(f: Field) -> str:
+    return f.metadata.get("env") or f.name.upper()
+
+
+def _parse(f: Field, kind: type, raw: str):
+    """One app setting's text as the field's type, checked against the field's rule; errors name the setting."""
+    name = app_setting_name(f)
+    rule = f.metadata
+    if kind in (int, float):
+        try:
+            value = kind(raw)
+        except ValueError as exc:
+            article = "an integer" if kind is int else "a number"
+            raise ValueError(f"app setting {name} must be {article}, got {raw!r}") from exc
+        minimum = rule.get("minimum")
+        if minimum is not None and not value >= minimum:
+            raise ValueError(f"app setting {name} must be at least {minimum:g}, got {raw!r}")
+        return value
+    if rule.get("url"):
+        parts = urlparse(raw)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"app setting {name} must be an http(s) URL, got {raw!r}")
+    return raw
+
+
+def from_env(cls: type[T], env: Mapping[str, str], **given) -> T:
+    """Build a settings dataclass from its app settings (each field's name in capitals unless it says otherwise).
+
+    Every settings group is read by this one function: a blank or missing setting takes the field's default,
+    and a value that does not parse or breaks the field's rule (see `setting`) raises ValueError naming it.
+    Fields passed in `given` are not read.
+    """
+    hints = get_type_hints(cls)
+    values = dict(given)
+    for f in fields(cls):
+        if f.name in values:
+            continue
+        raw = env.get(app_setting_name(f), "").strip()
+        if raw:
+            kind = next((t for t in get_args(hints[f.name]) if t is not type(None)), hints[f.name])
+            values[f.name] = _parse(f, kind, raw)
+    return cls(**values)
+
+
+def to_env(instance, names: list[str] | None = None) -> dict[str, str]:
+    """The app settings that reproduce a settings dataclass (unset optional values are left out)."""
+    env = {}
+    for f in fields(instance):
+        value = getattr(instance, f.name)
+        if value is not None and (names is None or f.name in names):
+            env[app_setting_name(f)] = f"{value:g}" if isinstance(value, float) else str(value)
+    return env
 
 
 @dataclass(frozen=True)
@@ -41,12 +94,12 @@ class Settings:
     monitoring_container: str = "monitoring"
     retrain_queue: str = "retrain-requests"
     monitor_queue: str = "monitor-requests"  # the monitor timer's check requests (binding %MONITOR_QUEUE%)
-    max_upload_bytes: int = 50 * 1024 * 1024
+    max_upload_bytes: int = setting(50 * 1024 * 1024, minimum=1)
     upload_earliest_date: str = "2000-01-01"  # README "Upload rules": the date plausibility rule
-    upload_max_days_before_series: int = 366
-    upload_max_future_days: int = 1
+    upload_max_days_before_series: int = setting(366, minimum=0)
+    upload_max_future_days: int = setting(1, minimum=0)
     default_series: str = "total"
-    champion_cache_seconds: int = 2
+    champion_cache_seconds: int = setting(2, minimum=0)
     drift_schedule: str = "0 30 2 * * *"  # NCRONTAB of the monitor timer (binding %DRIFT_SCHEDULE%)
     # Azure ML (docs/deploy.md "Azure ML: registry mirror and bulk retraining"): the workspace that mirrors the
     # champions (the mirror is off while AZURE_ML_WORKSPACE_NAME is blank) and the cluster of the bulk retraining job.
@@ -74,7 +127,7 @@ class Settings:
 
     def as_env(self, connection_setting: str = DEFAULT_CONNECTION_SETTING) -> dict[str, str]:
         """The app settings that reproduce these settings (for child processes and tests)."""
-        env = {f.name.upper(): str(getattr(self, f.name)) for f in app_setting_fields()}
+        env = to_env(self, [f.name for f in app_setting_fields()])
         if self.storage_connection_string:
             env[connection_setting] = self.storage_connection_string
         if self.storage_account_name:
@@ -91,17 +144,11 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Build settings from an environment mapping (os.environ by default); blank values take the default."""
     env = os.environ if env is None else env
     conn_name = env.get("STORAGE_CONNECTION_SETTING", DEFAULT_CONNECTION_SETTING)
-    values = {}
-    for f in app_setting_fields():
-        name = f.name.upper()
-        if isinstance(f.default, int):
-            values[f.name] = _int(env, name, f.default)
-        else:
-            values[f.name] = env.get(name, "").strip() or f.default
-    return Settings(
+    return from_env(
+        Settings,
+        env,
         storage_connection_string=env.get(conn_name) or None,
         storage_account_name=env.get(f"{conn_name}__accountName") or None,
-        **values,
     )
 
 
