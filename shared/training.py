@@ -72,12 +72,12 @@ def served_model(selection, outcome) -> tuple:
 
     `selection` is a forecasting Selection, `outcome` a forecasting.champion.Outcome.
     """
-    from shared.forecasting.selection import plain
+    from shared.jsonsafe import json_safe
 
     if outcome.serve_challenger:
         return selection.model, selection.spec, selection.backtest.get("metrics")
     # The champion's form refitted and recalibrated on the new data: its spec carries the new interval.
-    return selection.champion_model, plain(selection.champion_model.spec), selection.champion
+    return selection.champion_model, json_safe(selection.champion_model.spec), selection.champion
 
 
 def model_card(

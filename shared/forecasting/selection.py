@@ -6,8 +6,9 @@ import copy
 import logging
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
+
+from shared.jsonsafe import json_safe
 
 from . import calibration
 from .backtest import BacktestPlan, WindowForecasts, forecast_windows, plan_windows, summarize, window_scores
@@ -42,23 +43,6 @@ class Selection:
     failures: dict  # families that failed, by cause ("engine" faults vs "data"), see `count_failures`
     fallback: dict | None = None  # set when the series is too short for selection: why, and what is needed
     fits: dict | None = None  # each family's model fitted on all of y (not stored; for studies and reports)
-
-
-def plain(obj):
-    """Recursively turn numpy scalars and arrays into JSON-serializable Python values."""
-    if isinstance(obj, dict):
-        return {str(k): plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [plain(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [plain(v) for v in obj.tolist()]
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    return obj
 
 
 def validate_training_series(y: pd.Series) -> pd.Series:
@@ -184,7 +168,7 @@ def form(spec: dict) -> dict:
     out = {k: v for k, v in spec.items() if k not in ("interval", "search")}
     if "members" in out:
         out["members"] = [form(m) for m in out["members"]]
-    return plain(out)
+    return json_safe(out)
 
 
 def _evaluate_champion(champion_spec: dict, y: pd.Series, plan: BacktestPlan, freq: str, windows: dict, specs, fits):
@@ -216,13 +200,13 @@ def cold_start(y: pd.Series, freq: str, plan: BacktestPlan, horizon: int | None)
     decision = cold_start_decision(fallback["reason"])
     metrics = {"per_window_mase": [], "windows": 0}
     return Selection(
-        spec=plain(model.spec),
+        spec=json_safe(model.spec),
         model=model,
         candidates={},
         champion=None,
         champion_model=None,
         decision=decision,
-        backtest=plain({**plan.to_dict(y.index), "selected": Fallback.name, "metrics": metrics}),
+        backtest=json_safe({**plan.to_dict(y.index), "selected": Fallback.name, "metrics": metrics}),
         failures=count_failures({}, {}),
         fallback=fallback,
     )
@@ -254,7 +238,7 @@ def select_model(y: pd.Series, *, champion_spec: dict | None = None, horizon: in
         specs["combo"] = combo.spec
         summaries["combo"] = summarize(window_scores(combo), combo.fallbacks)
     for name, summary in summaries.items():
-        candidates[name] = {"spec": plain(strip(specs[name])), **summary}
+        candidates[name] = {"spec": json_safe(strip(specs[name])), **summary}
     order = rank(candidates)
     chosen, model = _fit_first(order, specs, fits, y, candidates)
     if chosen in windows:
@@ -263,7 +247,7 @@ def select_model(y: pd.Series, *, champion_spec: dict | None = None, horizon: in
     else:
         interval = {"method": "model", "backtest_coverage": None, "points": 0}
         selected = {"per_window_mase": [], "windows": 0}
-    model.with_interval(plain(interval))
+    model.with_interval(json_safe(interval))
     scored = ChampionScore()
     if champion_spec is not None and not replaces_fallback:
         scored = score_champion(
@@ -275,13 +259,13 @@ def select_model(y: pd.Series, *, champion_spec: dict | None = None, horizon: in
     champion, champion_model = scored.summary, scored.model
     backtest = {**plan.to_dict(y.index), "selected": chosen, "metrics": selected}
     return Selection(
-        spec=plain(model.spec),
+        spec=json_safe(model.spec),
         model=model,
-        candidates=plain(candidates),
-        champion=plain(champion),
+        candidates=json_safe(candidates),
+        champion=json_safe(champion),
         champion_model=champion_model,
-        decision=plain(decision),
-        backtest=plain(backtest),
-        failures=plain(count_failures(candidates, windows)),
+        decision=json_safe(decision),
+        backtest=json_safe(backtest),
+        failures=json_safe(count_failures(candidates, windows)),
         fits=fits,
     )

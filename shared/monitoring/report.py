@@ -38,10 +38,7 @@ Schema (schema_version 2); every key is always present unless marked optional:
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
-
-import numpy as np
 
 from .checks import Evaluation
 from .evidence import Check
@@ -50,19 +47,6 @@ SCHEMA_VERSION = 2
 THRESHOLDS_SOURCE = "calibrated by bench/drift_calibration.py (bench/README.md, drift calibration)"
 DRIFT_EVENT = "DriftDetected"
 DECAY_EVENT = "ModelDecayDetected"
-
-
-def json_ready(value):
-    """Plain JSON values: numpy scalars become Python numbers, NaN and infinities become null."""
-    if isinstance(value, dict):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_ready(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _reason(group: str, check: Check) -> str:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from azure.storage.blob import ContainerClient
 
+from shared.jsonsafe import json_safe
 from shared.storage import read_json, update_json, write_json
 
 LATEST = "latest.json"
@@ -28,9 +29,7 @@ def history_name(series: str, checked_at: datetime, run_id: str) -> str:
 
 def save_report(client: ContainerClient, report: dict, checked_at: datetime) -> dict:
     """Keep the report in the series' history, then make it the latest one; returns it as stored."""
-    from .report import json_ready  # numpy; kept off the import path of the HTTP readers of reports
-
-    report = json_ready(report)
+    report = json_safe(report)
     write_json(client, history_name(report["series"], checked_at, report["run_id"]), report, create_only=True)
     write_json(client, latest_name(report["series"]), report)
     from shared.fleet import record_check  # the fleet index lives in this container
