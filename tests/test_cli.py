@@ -48,6 +48,7 @@ def test_models_list_of_unknown_series(app_env, capsys):
     assert "no model versions" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_batch_forecast_writes_h_rows_per_series(tmp_path, capsys):
     import numpy as np
     import pandas as pd

@@ -95,5 +95,6 @@ def test_importing_the_app_loads_no_heavy_library():
     assert heavy_modules_after("import function_app") == ""
 
 
+@pytest.mark.slow
 def test_the_drift_endpoint_reads_reports_without_heavy_libraries():
     assert heavy_modules_after("import shared.api, shared.monitoring.store") == ""

@@ -56,6 +56,7 @@ def test_train_sends_no_storage_key_to_azure_ml(clean_env, capsys, no_network):
     assert no_network == []
 
 
+@pytest.mark.slow
 def test_train_without_credentials_is_a_clear_error_before_anything_is_sent(clean_env, capsys, no_network):
     clean_env.setenv("AzureWebJobsStorage__accountName", "stdataexample")
     clean_env.setenv("AZURE_TOKEN_CREDENTIALS", "dev")  # developer sign-ins only: none exists on this machine

@@ -1,11 +1,12 @@
-"""Offline proof: entities round-trip through YAML, schema errors are raised client side, MLClient sends nothing."""
+"""Offline proof: entities round-trip through YAML, schema errors are raised client side, MLClient sends nothing.
+
+azure.ai.ml takes seconds to import, so the tests that need it import it themselves and are marked slow.
+"""
 
 from __future__ import annotations
 
 import pytest
 import yaml
-from azure.ai.ml import load_job, load_model
-from marshmallow.exceptions import ValidationError
 
 from shared.azureml import jobs
 from shared.azureml.naming import model_name, model_version
@@ -32,7 +33,10 @@ def test_model_names_are_one_per_series_and_never_collide():
         model_version("v1/../x")
 
 
+@pytest.mark.slow
 def test_model_entity_round_trips_through_yaml(tmp_path):
+    from azure.ai.ml import load_model
+
     from shared.azureml.mirror import model_entity
 
     folder = tmp_path / "v1"
@@ -61,7 +65,10 @@ def test_model_entity_round_trips_through_yaml(tmp_path):
     assert str(loaded.path) == str(folder)
 
 
+@pytest.mark.slow
 def test_pipeline_job_round_trips_through_yaml(pipeline_job, tmp_path):
+    from azure.ai.ml import load_job
+
     pipeline_job.dump(tmp_path / "job.yml")
     loaded = load_job(tmp_path / "job.yml")
     assert loaded.name == "bulk-1" and loaded.compute == "cpu-cluster"
@@ -86,7 +93,11 @@ def test_pipeline_job_round_trips_through_yaml(pipeline_job, tmp_path):
     assert (tmp_path / "code" / "shared" / "azureml" / "entry.py").read_bytes() == staged.read_bytes()
 
 
+@pytest.mark.slow
 def test_a_non_integer_instance_count_is_a_client_side_schema_error(pipeline_job, tmp_path):
+    from azure.ai.ml import load_job
+    from marshmallow.exceptions import ValidationError
+
     pipeline_job.dump(tmp_path / "job.yml")
     document = yaml.safe_load((tmp_path / "job.yml").read_text())
     document["jobs"][jobs.TRAIN_STEP]["resources"]["instance_count"] = "many"
@@ -95,9 +106,11 @@ def test_a_non_integer_instance_count_is_a_client_side_schema_error(pipeline_job
         load_job(tmp_path / "bad.yml")
 
 
+@pytest.mark.slow
 def test_parallel_step_refuses_a_non_integer_instance_count():
     from azure.ai.ml import Input
     from azure.ai.ml.parallel import parallel_run_function
+    from marshmallow.exceptions import ValidationError
 
     step = parallel_run_function(
         name="x", inputs={"s": Input(type="mltable", mode="direct")}, input_data="${{inputs.s}}",
@@ -122,6 +135,7 @@ def test_a_requirements_file_with_a_loose_pin_is_refused(tmp_path):
         jobs.pinned_requirements(tmp_path / "requirements.txt")
 
 
+@pytest.mark.slow
 def test_ml_client_with_placeholder_ids_makes_no_network_call(no_network):
     from azure.identity import DefaultAzureCredential
 

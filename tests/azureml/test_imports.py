@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 _PROBE = """
@@ -21,6 +23,7 @@ json.dump({"found": found, "functions": functions}, sys.stdout)
 """
 
 
+@pytest.mark.slow
 def test_import_function_app_does_not_import_azure_ai_ml():
     completed = subprocess.run(
         [sys.executable, "-c", _PROBE], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=True
@@ -30,6 +33,7 @@ def test_import_function_app_does_not_import_azure_ai_ml():
     assert "registry-sync" in result["functions"]
 
 
+@pytest.mark.slow
 def test_the_probe_would_see_azure_ai_ml_if_it_were_imported():
     probe = _PROBE.replace(
         "import function_app\n", "import function_app\nimport shared.azureml.jobs as j\nj.environment()\n"

@@ -13,6 +13,7 @@ from shared.forecasting.families import resolve_fit
 from .conftest import seasonal_series
 
 
+@pytest.mark.slow
 def test_aicc_equals_statsmodels_aicc_of_a_fitted_arima():
     y = seasonal_series(n=60).to_numpy()
     res = ARIMA(y, order=(1, 0, 1), trend="c").fit()

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PACKAGE = "shared.forecasting"
 ROOT = Path(__file__).resolve().parents[2]
 DIRECTORY = ROOT / "shared" / "forecasting"
@@ -85,6 +87,7 @@ def test_forecasting_modules_import_without_cycles():
     assert cycle(edges) is None, f"import cycle: {' -> '.join(cycle(edges))}"
 
 
+@pytest.mark.slow
 def test_each_module_imports_on_its_own_in_a_fresh_interpreter():
     """In a new interpreter, each module is imported with none of the package's other modules loaded."""
     code = (

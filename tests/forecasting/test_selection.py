@@ -37,6 +37,7 @@ def test_selection_scores_every_candidate_on_shared_windows(monthly):
     assert sel.candidates[best]["mase"] < 1.0
 
 
+@pytest.mark.slow
 def test_worse_champion_is_replaced_and_same_spec_is_kept_and_refreshed(monthly):
     flat = {"name": "arima", "freq": "MS", "order": [0, 0, 0], "seasonal_order": [0, 0, 0, 12], "constant": True}
     sel = select_model(monthly, champion_spec=flat)
@@ -235,6 +236,7 @@ def test_without_a_backtest_window_a_full_champion_gives_way_to_the_fallback():
     assert sel.decision["promote"] is True and sel.decision["rule"].startswith("cold start")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["chosen", "ets", "combo"])
 def test_a_champion_of_a_candidates_form_reuses_its_backtest(monthly, monkeypatch, kind):
     import shared.forecasting.selection as selection

@@ -73,6 +73,7 @@ def _plausible(series: str, day: date) -> bool:
     return RULES.earliest_date <= day <= TODAY + timedelta(days=RULES.max_future_days) and reach_ok
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(uploads())
 def test_parser_accepts_only_finite_plausible_totals_or_rejects_the_file(upload):
