@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 
+from shared.monitoring import thresholds as th
 from shared.monitoring.checks import MIN_SERVED, evaluate, window_length
 from tests.monitoring.builders import NOISE_SD, daily_sales
 
@@ -63,14 +64,14 @@ def test_a_week_of_served_days_is_judged_and_fewer_are_not():
     few = evaluate(y, freq="D", trained_through=y.index[-1].date(), served=served_for(y, 200 - MIN_SERVED["D"] + 1))
     assert few.alerting == []
     enough = evaluate(y, freq="D", trained_through=y.index[-1].date(), served=served_for(y, 200 - MIN_SERVED["D"]))
-    assert {c.name for c in enough.alerting} == {"bias", "cusum_bias", "scale", "coverage"}
+    assert {c.name for c in enough.alerting} == {"bias", "mean_score", "cusum_bias", "scale", "spread", "coverage"}
     assert "no backtest MASE" in enough.decay_note
 
 
 def test_a_good_champion_is_quiet_and_a_biased_one_alerts_with_the_why():
     y = daily_sales(days=200, seed=11)
     good = evaluate(y, freq="D", trained_through=y.index[171].date(), served=served_for(y, 172), expected_mase=0.8)
-    assert {c.name for c in good.alerting} == {"bias", "cusum_bias", "scale", "profile", "coverage", "mase_ratio"}
+    assert {c.name for c in good.alerting} == set(th.thresholds_for("D"))
     assert good.drift_fired == [] and good.decay_fired == [], good.why
     assert good.why.startswith("The last 28 days were ") and "Within what it expected" in good.why
     bad = evaluate(
@@ -89,5 +90,6 @@ def test_monthly_windows_are_judged_on_three_served_months():
         served[f"lower_{level}"], served[f"upper_{level}"] = 100 - 5 * z, 100 + 5 * z
     result = evaluate(y, freq="MS", trained_through=index[-4].date(), served=served)
     assert result.window["points"] == 6 and result.served_points == 3
-    assert {c.name for c in result.alerting} == {"bias", "cusum_bias", "scale", "coverage"}  # no weekly profile
+    # no weekly profile, no week-on-week spread
+    assert {c.name for c in result.alerting} == {"bias", "mean_score", "cusum_bias", "scale", "coverage"}
     assert result.why.startswith("The last 3 months were ")
