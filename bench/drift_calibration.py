@@ -100,6 +100,13 @@ class Served:
             self.bands[case] = band
             self.paths[case] = (horizon, group)
 
+    @classmethod
+    def restore(cls, data: dict) -> Served:
+        """The Served whose plain data (`vars(served)`) the cache keeps."""
+        served = cls.__new__(cls)
+        served.__dict__.update(data)
+        return served
+
 
 def run_statistics(
     drawn: Drawn, values: np.ndarray, served: Served, case: str, runs: range, expected_mase: float
@@ -143,7 +150,7 @@ def run_statistics(
     return out
 
 
-def prepare(task: tuple[str, int, bool, object]) -> dict:
+def prepare(task: tuple[str, int, object]) -> dict:
     """The fitted part of one simulated series: its values under every scenario and the bands served for them.
 
     This is where the CPU goes (two champion fits and a backtest); `judge_series` then only scores.
@@ -216,8 +223,7 @@ def judge_series(prepared: dict, character=None) -> dict:
     w = stratum.window
     latest = BREAK_LATEST[family(stratum.freq)]
     drawn = draw(stratum, prepared["seed"], stratum.history + latest + w + 1, character)
-    served = Served.__new__(Served)
-    served.__dict__.update(prepared["served"])
+    served = Served.restore(prepared["served"])
     stable = prepared["values"]["stable"]
     result = {
         "stratum": prepared["stratum"],
