@@ -87,6 +87,7 @@ class Evaluation:
     recent: list[dict] = field(default_factory=list)
     why: str = ""
     served_points: int = 0
+    klass: str | None = None  # the threshold class the alerting checks were judged against
 
     @property
     def drift_fired(self) -> list[str]:
@@ -176,6 +177,7 @@ def evaluate(
         if all(v in path_sds for v in versions):
             path = (have["horizon"].to_numpy(dtype=int), group, [path_sds[v] for v in versions])
     trained_end = int(np.searchsorted(y.index, pd.Timestamp(trained_through), side="right"))
+    result.klass = th.series_class(fam, values[:trained_end])
     served_days = ServedDays(
         actual,
         {c: have[c].to_numpy(dtype=float) for c in BAND_COLUMNS if c in have},
@@ -187,7 +189,7 @@ def evaluate(
     judgement = judge(
         served_days,
         fam=fam,
-        klass=th.series_class(fam, values[:trained_end]),
+        klass=result.klass,
         mase_scale_value=mase_scale(values[:start], m),
         expected_mase=expected_mase,
         spread_value=spread(values, w) if weekday is not None else None,

@@ -93,3 +93,22 @@ def test_monthly_windows_are_judged_on_three_served_months():
     # no weekly profile, no week-on-week spread
     assert {c.name for c in result.alerting} == {"bias", "mean_score", "cusum_bias", "scale", "coverage"}
     assert result.why.startswith("The last 3 months were ")
+
+
+def test_the_threshold_class_is_what_the_monitor_knows_of_the_series():
+    counts = np.random.default_rng(0).poisson(2.0, 365).astype(float)
+    assert th.series_class("D", np.full(365, 1000.0)) == "D"
+    assert th.series_class("D", np.full(120, 1000.0)) == "D_short"  # fewer than 180 days of training data
+    assert th.series_class("D", counts) == "D_counts" and th.series_class("D", counts + 0.5) == "D"
+    assert th.series_class("W", np.ones(30)) == "D_short" and th.series_class("Q", np.ones(40)) == "M"
+    assert th.series_class("M", np.ones(60)) == "M" and th.series_class("M", np.ones(24)) == "M_short"
+    assert th.thresholds_for("W") is th.ALERTING["D"] and th.thresholds_for("Y") is th.ALERTING["M"]
+    assert "spread" not in th.thresholds_for("D_counts")
+
+
+def test_the_evaluation_names_the_class_its_thresholds_came_from():
+    y = daily_sales(days=400, seed=3)
+    result = evaluate(y, freq="D", trained_through=y.index[371].date(), served=served_for(y, 372))
+    assert result.klass == "D" and all(c.threshold == th.ALERTING["D"][c.name] for c in result.alerting)
+    short = evaluate(y.iloc[:150], freq="D", trained_through=y.index[121].date(), served=served_for(y.iloc[:150], 122))
+    assert short.klass == "D_short" and all(c.threshold == th.ALERTING["D_short"][c.name] for c in short.alerting)

@@ -77,6 +77,7 @@ def test_a_stable_trending_series_stays_quiet(monitor_env, tmp_path):
     report = latest_report(settings, "total")
     assert report["window"]["served"] == 28  # every window day was served by the first champion
     assert report["status"] == "ok" and not report["alert"]["raised"], report["why"]
+    assert report["thresholds"].endswith("; class D")  # 330 days of history, not counts
     assert report["why"].startswith("The last 28 days were ") and "Within what it expected" in report["why"]
     assert report["actions"]["events"] == [] and not report["actions"]["retrain"]["requested"]
 
