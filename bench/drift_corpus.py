@@ -230,25 +230,52 @@ class Drawn:
             }[scenario]()
         return np.where(after, changed, self.y)
 
-    def oracle_llr(self, values: np.ndarray, positions: np.ndarray) -> float:
-        """Log-likelihood ratio of the moved weekly profile against the unchanged one on `positions`.
+    def oracle_llr(self, values: np.ndarray, positions: np.ndarray, scenario: str = "profile") -> float | None:
+        """Log-likelihood ratio of `scenario`'s change against none on `positions` (None where not modelled).
 
         The oracle knows what no monitor can: the expected value of every day with and without the
-        change, the noise (or, for AdventureWorks, each day's chance of being a high day) and exactly
-        how the profile moves.
+        change, the noise (its standard deviation and AR(1) coefficient; or the counts' rates; or, for
+        AdventureWorks, each day's chance of being a high day) and exactly what the change is. It bounds
+        what any monitor can detect at the same false-alarm rate. AdventureWorks has the profile oracle only.
         """
         kind = self.stratum.kind
         x = values[positions]
+        if len(positions) == 0:
+            return 0.0
+        steps = (positions - positions[0] + 1) / self.stratum.window
         if kind == "intermittent":
-            lam0, lam1 = self.parts["rate"][positions], self.parts["rate_moved"][positions]
+            lam0 = self.parts["rate"][positions]
+            if scenario == "variance":
+                return float(np.sum(stats.nbinom.logpmf(x, lam0, 0.5) - stats.poisson.logpmf(x, lam0)))
+            lam1 = {
+                "level": lambda: lam0 + self.sd,
+                "break": lambda: BREAK_FACTOR * lam0,
+                "profile": lambda: self.parts["rate_moved"][positions],
+                "slope": lambda: lam0 + SLOPE_SDS * self.sd * steps,
+            }[scenario]()
             return float(np.sum(x * np.log(lam1 / lam0) - (lam1 - lam0)))
         if kind == "adventureworks":
+            if scenario != "profile":
+                return None
             p0, p1 = self.parts["p_high"][positions], self.parts["p_high_moved"][positions]
             high = x > self.parts["cut"]
             return float(np.sum(np.where(high, np.log(p1 / p0), np.log((1 - p1) / (1 - p0)))))
-        mu0, mu1 = self.parts["signal"][positions], self.parts["signal_moved"][positions]
-        sd = self.parts["noise_sd"][positions]
-        return float(np.sum(((x - mu0) ** 2 - (x - mu1) ** 2) / (2 * sd**2)))
+        mu0, sd0 = self.parts["signal"][positions], self.parts["noise_sd"][positions]
+        mu1, sd1 = {
+            "level": lambda: (mu0 + self.sd, sd0),
+            "variance": lambda: (mu0, math.sqrt(2) * sd0),
+            "break": lambda: (BREAK_FACTOR * mu0, BREAK_FACTOR * sd0),
+            "profile": lambda: (self.parts["signal_moved"][positions], sd0),
+            "slope": lambda: (mu0 + SLOPE_SDS * self.sd * steps, sd0),
+        }[scenario]()
+        phi = self.parts["phi"]
+
+        def loglik(mu: np.ndarray, sd: np.ndarray) -> float:
+            e = (x - mu) / sd  # AR(1) with unit variance: innovations e_t - phi e_(t-1), variance 1 - phi^2
+            a = np.concatenate([[e[0] * math.sqrt(1 - phi**2)], e[1:] - phi * e[:-1]])
+            return float(-np.sum(np.log(sd)) - np.sum(a**2) / (2 * (1 - phi**2)))
+
+        return loglik(mu1, sd1) - loglik(mu0, sd0)
 
 
 def _index(stratum: Stratum, total: int) -> pd.DatetimeIndex:
@@ -268,14 +295,15 @@ def _log_level(stratum: Stratum, rng: np.random.Generator, t: np.ndarray, per_ye
     return path - path[stratum.history - 1]
 
 
-def _ar_noise(rng: np.random.Generator, n: int) -> np.ndarray:
+def _ar_noise(rng: np.random.Generator, n: int) -> tuple[np.ndarray, float]:
+    """AR(1) noise of unit variance and its coefficient (drawn from 0 to 0.5)."""
     phi = rng.uniform(0.0, 0.5)
     shocks = rng.standard_normal(n) * math.sqrt(1 - phi**2)
     e = np.empty(n)
     e[0] = rng.standard_normal()
     for t in range(1, n):
         e[t] = phi * e[t - 1] + shocks[t]
-    return e
+    return e, phi
 
 
 def _profile(rng: np.random.Generator, spread: float) -> np.ndarray:
@@ -335,10 +363,11 @@ def draw(stratum: Stratum, seed: int, total: int, character=None) -> Drawn:
         sd = cv * base * level
     else:
         sd = cv * base * level**1.5
-    noise = sd * _ar_noise(rng, total)
+    e, phi = _ar_noise(rng, total)
+    noise = sd * e
     signal = signal_with(w_now)
     y = np.maximum(signal + noise, 0.0)
-    parts = {"signal": signal, "signal_moved": signal_with(w_moved), "noise": noise, "noise_sd": sd}
+    parts = {"signal": signal, "signal_moved": signal_with(w_moved), "noise": noise, "noise_sd": sd, "phi": phi}
     return Drawn(stratum, index, y, float(sd[stratum.history - 1]), parts)
 
 

@@ -12,6 +12,8 @@ NULLABLE_NUMBER = {"type": "number", "nullable": True}
 NULLABLE_INTEGER = {"type": "integer", "nullable": True}
 # A series' status in the fleet: the monitor's latest report status, or not-checked before the first one.
 FLEET_STATUSES = ("ok", "drift", "decay", "drift+decay", "not-evaluated", "error", "not-checked")
+# Interval levels of every stored forecast path (shared.training writes them; the monitor scores actuals under them).
+STORED_LEVELS = (50, 80, 90, 95, 99)
 
 
 def ref(name: str) -> dict:

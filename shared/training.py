@@ -6,8 +6,8 @@ import os
 from datetime import UTC, datetime
 
 import shared
+from shared.schemas import STORED_LEVELS
 
-STORED_LEVELS = (50, 80, 90, 95, 99)
 # How far ahead forecasts are stored at training time, by the first letter of the frequency.
 MAX_HORIZON = {"D": 90, "B": 90, "W": 52, "M": 24, "Q": 12, "Y": 5, "A": 5}
 

@@ -10,9 +10,11 @@ import pandas as pd
 
 from shared.forecasting.frequency import family, season_length
 from shared.forecasting.metrics import mase_scale
+from shared.schemas import STORED_LEVELS
 
+from . import thresholds as th
 from .drift import Sample, data_drift
-from .evidence import DECAY_CHECKS, Check, Window, checks_of, statistics, why, window_from_band
+from .evidence import DECAY_CHECKS, Check, ServedDays, Window, checks_of, spread, statistics, why, window_from_band
 
 # Recent window and longest reference, in points, by frequency family (the window default is 28 days).
 WINDOW_BY_FAMILY = {"D": 28, "W": 13, "M": 6, "Q": 4, "Y": 3}
@@ -20,7 +22,6 @@ REFERENCE_BY_FAMILY = {"D": 364, "W": 104, "M": 36, "Q": 16, "Y": 10}
 UNIT_BY_FAMILY = {"D": "days", "W": "weeks", "M": "months", "Q": "quarters", "Y": "years"}
 MIN_REFERENCE_WINDOWS = 2  # the raw-value evidence needs a reference of at least two windows' worth of points
 MIN_SERVED = {"D": 7, "W": 4, "M": 3, "Q": 3, "Y": 3}  # served points the alerting checks need
-STORED_LEVELS = (50, 80, 90, 95, 99)
 BAND_COLUMNS = ("mean", *(f"{side}_{level}" for level in STORED_LEVELS for side in ("lower", "upper")))
 
 
@@ -44,31 +45,32 @@ class Judgement:
 
 
 def judge(
-    actual: np.ndarray,
-    band: dict[str, np.ndarray],
+    served: ServedDays,
     *,
-    levels: list[float],
-    days: np.ndarray,
-    weekday: np.ndarray | None,
     fam: str,
+    klass: str | None = None,
     mase_scale_value: float | None = None,
     expected_mase: float | None = None,
-    path: tuple[np.ndarray, np.ndarray, list[np.ndarray]] | None = None,
+    spread_value: float | None = None,
 ) -> Judgement:
-    """The alerting checks of the served days of one window (arrays of equal length, one row per served day).
+    """The alerting checks of the served days of one window against the thresholds of the series' class
+    (`klass`, by default the frequency family's regular class; `shared.monitoring.thresholds.series_class`).
 
     This is the whole per-run decision, shared by the monitor and the calibration bench.
     """
     unit = UNIT_BY_FAMILY[fam]
-    if len(actual) < MIN_SERVED[fam]:
+    if len(served.actual) < MIN_SERVED[fam]:
         return Judgement([], None, why(None, []))
-    window = window_from_band(actual, band, levels, days, weekday, unit, path)
+    window = window_from_band(served, unit)
+    klass = klass or th.series_class(fam)
+    # Week-on-week differences of low counts are mostly 0 and +-1: their spread says little.
+    window.spread = None if klass.endswith("_counts") else spread_value
     realized = None
     mase = None
     if mase_scale_value and expected_mase and expected_mase > 0:
         realized = float(np.mean(np.abs(window.actual - window.mean)) / mase_scale_value)
         mase = (realized, float(expected_mase))
-    checks = checks_of(statistics(window, realized, expected_mase), fam)
+    checks = checks_of(statistics(window, realized, expected_mase), klass)
     return Judgement(checks, window, why(window, checks, mase), mase)
 
 
@@ -85,6 +87,7 @@ class Evaluation:
     recent: list[dict] = field(default_factory=list)
     why: str = ""
     served_points: int = 0
+    klass: str | None = None  # the threshold class the alerting checks were judged against
 
     @property
     def drift_fired(self) -> list[str]:
@@ -173,16 +176,23 @@ def evaluate(
         group, versions = pd.factorize(have["version"])
         if all(v in path_sds for v in versions):
             path = (have["horizon"].to_numpy(dtype=int), group, [path_sds[v] for v in versions])
-    judgement = judge(
+    trained_end = int(np.searchsorted(y.index, pd.Timestamp(trained_through), side="right"))
+    result.klass = th.series_class(fam, values[:trained_end])
+    served_days = ServedDays(
         actual,
         {c: have[c].to_numpy(dtype=float) for c in BAND_COLUMNS if c in have},
-        levels=levels,
-        days=np.asarray([d.toordinal() for d in have.index.date]),
-        weekday=weekday,
+        levels,
+        np.asarray([d.toordinal() for d in have.index.date]),
+        weekday,
+        path,
+    )
+    judgement = judge(
+        served_days,
         fam=fam,
+        klass=result.klass,
         mase_scale_value=mase_scale(values[:start], m),
         expected_mase=expected_mase,
-        path=path,
+        spread_value=spread(values, w) if weekday is not None else None,
     )
     result.served_points = len(have)
     result.why = judgement.why
@@ -195,7 +205,6 @@ def evaluate(
         result.decay_note = "MASE ratio not evaluated: the champion's card has no backtest MASE"
 
     positions = np.asarray(y.index.day_of_week) if fam == "D" and m == 7 else np.arange(n) % m
-    trained_end = int(np.searchsorted(y.index, pd.Timestamp(trained_through), side="right"))
     ref_end = min(start, trained_end)
     ref_start = max(0, ref_end - REFERENCE_BY_FAMILY[fam])
     if ref_end - ref_start >= MIN_REFERENCE_WINDOWS * w:

@@ -18,22 +18,29 @@ scores of each serving version are whitened with the correlation those weights i
 solve), which turns the path's errors back into about independent one-step innovations without
 refitting anything; scores of different versions are taken as independent.
 
-The alerting checks are functions of the whitened scores u of the window's served days (n of them):
+The alerting checks are functions of the window's served days (n of them), of their whitened scores u unless said:
 
 - bias: |mean u| * sqrt(n): the actuals sit above or below the forecast;
+- mean_score: |mean z| * sqrt(n) on the scores before whitening: every day off in its own interval's units,
+  which a lasting step keeps showing (whitening reads a step as one surprising day);
 - cusum_bias: peak of the two-sided tabular CUSUM of u (clipped at ±3, reference value 0.5): a shift
   that started inside the window (a break);
 - scale: peak of the upper CUSUM of |u| (clipped at 3, reference value 0.95): errors larger than
   the intervals allowed (variance); absolute values rather than squares, so a few outliers weigh less;
 - profile (daily data): sum over weekdays of count * (weekday mean u - mean u)²: some weekdays moved
   against the others (the weekly pattern);
+- spread (daily data): log of the ratio of the mean square of the window's week-on-week differences
+  (median-centred) to that of the SPREAD_REFERENCE days before: the noise grew. Week-on-week
+  differences are the actuals detrended and deseasonalized without any model (a trend becomes a
+  constant, which the centring removes), so a trend or season the champion forecast scores nothing;
 - coverage: actuals outside the 95% interval, as a binomial standard score against the 5% expected;
 - mase_ratio: sqrt(n) * (realized MASE / backtest MASE - 1): the served forecasts erred more than the
   champion's backtest said they would (decay).
 
 One decision per series and run: the series alerts when any alerting check exceeds its threshold.
 The thresholds are calibrated together (bench/drift_calibration.py) so that a stable series raises an
-alert in at most 5% of 28-day periods; `shared.monitoring.thresholds` holds them per frequency family.
+alert in at most 5% of 28-day periods; `shared.monitoring.thresholds` holds them per class of series
+(frequency family, short history, low counts: what the monitor knows of a series when it checks it).
 """
 
 from __future__ import annotations
@@ -55,15 +62,18 @@ COVERAGE_LEVEL = 95
 GOLDEN = (math.sqrt(5) - 1) / 2  # the fixed low-discrepancy sequence for ties: frac(day * GOLDEN)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
-DRIFT_CHECKS = ("bias", "cusum_bias", "scale", "profile")
+SPREAD_REFERENCE = 56  # days of week-on-week differences before the window that the window's are compared with
+DRIFT_CHECKS = ("bias", "mean_score", "cusum_bias", "scale", "profile", "spread")
 DECAY_CHECKS = ("coverage", "mase_ratio")
 ALERTING = DRIFT_CHECKS + DECAY_CHECKS
 
 DESCRIPTIONS = {
     "bias": "|mean whitened normal score| x sqrt(n) of the actuals under the served forecasts: above or below",
+    "mean_score": "|mean normal score| x sqrt(n), not whitened: each day above or below its served interval's centre",
     "cusum_bias": "peak of the two-sided CUSUM (k 0.5) of the clipped whitened scores: a shift inside the window",
     "scale": "peak of the upper CUSUM (k 0.95) of the absolute clipped whitened scores: errors beyond the intervals",
     "profile": "sum over weekdays of count x (weekday mean score - mean score)^2: weekdays moved against each other",
+    "spread": "log ratio of the mean squared week-on-week differences in the window to the 8 weeks' before",
     "coverage": "actuals outside the served 95% interval, as a standard score against the 5% expected",
     "mase_ratio": "sqrt(n) x (MASE of the served forecasts / backtest MASE - 1): more error than the backtest said",
 }
@@ -176,6 +186,7 @@ class Window:
     weekday: np.ndarray | None  # Monday 0, daily data only
     unit: str = "days"
     u: np.ndarray | None = None  # whitened scores (z when the path structure is unknown)
+    spread: float | None = None  # the spread statistic (daily data with enough history before the window)
 
     @property
     def n(self) -> int:
@@ -190,6 +201,7 @@ def statistics(window: Window, realized_mase: float | None, expected_mase: float
     """Every alerting statistic of a window (a check whose inputs are missing is left out)."""
     z, n = window.innovations, window.n
     out: dict[str, float] = {"bias": abs(float(z.mean())) * math.sqrt(n)}
+    out["mean_score"] = abs(float(window.z.mean())) * math.sqrt(n)
     clipped = np.clip(z, -CUSUM_CLIP, CUSUM_CLIP)
     out["cusum_bias"] = max(cusum_peaks(clipped, CUSUM_BIAS_K))
     out["scale"] = cusum_peaks(np.abs(clipped), CUSUM_SCALE_K)[0]
@@ -199,6 +211,8 @@ def statistics(window: Window, realized_mase: float | None, expected_mase: float
         seen = counts > 0
         means = sums[seen] / counts[seen]
         out["profile"] = float(np.sum(counts[seen] * (means - z.mean()) ** 2))
+    if window.spread is not None:
+        out["spread"] = window.spread
     outside = np.sum((window.actual < window.lower95) | (window.actual > window.upper95))
     out["coverage"] = float((outside - 0.05 * n) / math.sqrt(0.05 * 0.95 * n))
     if realized_mase is not None and expected_mase:
@@ -206,9 +220,9 @@ def statistics(window: Window, realized_mase: float | None, expected_mase: float
     return out
 
 
-def checks_of(stats: dict[str, float], family: str, detail: dict | None = None) -> list[Check]:
-    """The alerting checks of a window's statistics against the thresholds of the frequency family."""
-    limits = th.thresholds_for(family)
+def checks_of(stats: dict[str, float], klass: str, detail: dict | None = None) -> list[Check]:
+    """The alerting checks of a window's statistics against the thresholds of the series' class."""
+    limits = th.thresholds_for(klass)
     detail = detail or {}
     return [
         Check(name, stats[name], limits[name], stats[name] > limits[name], detail.get(name, {}), DESCRIPTIONS[name])
@@ -224,7 +238,7 @@ def _pct(x: float) -> str:
 def phrase(check: Check, window: Window, mase: tuple[float, float] | None) -> str:
     """The finding of one alerting check in words."""
     z = window.z
-    if check.name in ("bias", "cusum_bias"):
+    if check.name in ("bias", "mean_score", "cusum_bias"):
         direction = "above" if z.mean() >= 0 else "below"
         tail = "since a shift inside the window" if check.name == "cusum_bias" else "throughout"
         return f"actuals ran {direction} the forecast {tail} (mean error {z.mean():+.1f} interval standard deviations)"
@@ -244,6 +258,10 @@ def phrase(check: Check, window: Window, mase: tuple[float, float] | None) -> st
                 f"{ratios[lo]:+.0%} against the forecast"
             )
         return "the weekly pattern changed"
+    if check.name == "spread" and check.statistic is not None:
+        return (
+            f"day-to-day swings grew: week-on-week changes were {math.exp(check.statistic / 2):.1f}x as large as before"
+        )
     if check.name == "coverage":
         return "far more actuals fell outside the 95% interval than the 5% expected"
     if check.name == "mase_ratio" and mase is not None:
@@ -340,33 +358,55 @@ def whiten(z: np.ndarray, horizon: np.ndarray, group: np.ndarray, path_sds: list
     return solve_triangular(lower, z, lower=True)
 
 
-def window_from_band(
-    actual: np.ndarray,
-    band: dict[str, np.ndarray],
-    levels: list[float],
-    days: np.ndarray,
-    weekday: np.ndarray | None,
-    unit: str,
-    path: tuple[np.ndarray, np.ndarray, list[np.ndarray]] | None = None,
-) -> Window:
-    """The Window of served days from their actuals and band columns (mean, lower_L, upper_L per level).
-
-    `path` (each day's horizon, its version's index and each version's standard deviation per horizon)
-    lets the scores be whitened; without it they are taken as independent.
+@dataclass
+class ServedDays:
+    """The served days of one window: actuals, the band columns served for them (mean, lower_L, upper_L per
+    level in `levels`), their day numbers (seeding the draw within ties) and weekdays (daily data), and
+    optionally each day's horizon in its version's path, the version's index and each version's standard
+    deviation per horizon (`path`), which lets the scores be whitened (without it they are taken as independent).
     """
-    probs, columns = quantile_table(levels)
+
+    actual: np.ndarray
+    band: dict[str, np.ndarray]
+    levels: list[float]
+    days: np.ndarray
+    weekday: np.ndarray | None = None
+    path: tuple[np.ndarray, np.ndarray, list[np.ndarray]] | None = None
+
+
+def spread(values: np.ndarray, window: int, m: int = 7) -> float | None:
+    """The spread statistic of the last `window` of `values` (see the module docstring); None without enough
+    history: the lag-m differences inside the window against the SPREAD_REFERENCE ones before it."""
+    values = np.asarray(values, dtype=float)
+    inside = window - m
+    if inside < m or len(values) < window + SPREAD_REFERENCE:
+        return None
+    d = values[m:] - values[:-m]
+    recent, before = d[-inside:], d[-inside - SPREAD_REFERENCE : -inside]
+    recent_ms = float(np.mean((recent - np.median(recent)) ** 2))
+    before_ms = float(np.mean((before - np.median(before)) ** 2))
+    if recent_ms <= 0 or before_ms <= 0:
+        return None  # constant stretches (a series of zeros): nothing to compare
+    return math.log(recent_ms / before_ms)
+
+
+def window_from_band(served: ServedDays, unit: str) -> Window:
+    """The Window of a window's served days (their scores, whitened when the path is known)."""
+    probs, columns = quantile_table(served.levels)
+    band = served.band
     quantiles = np.column_stack([band[c] for c, _ in columns])
-    z = normal_scores(actual, quantiles, probs, days)
+    z = normal_scores(served.actual, quantiles, probs, served.days)
     u = None
-    if path is not None:
-        horizon, group, path_sds = path
+    if served.path is not None:
+        horizon, group, path_sds = served.path
         u = np.clip(whiten(z, horizon, group, path_sds), -Z_LIMIT, Z_LIMIT)
     lower, upper = band.get(f"lower_{COVERAGE_LEVEL}"), band.get(f"upper_{COVERAGE_LEVEL}")
     if lower is None or upper is None:  # coverage from the normal scores when no 95% band was stored
         inside = np.abs(z) <= ndtri(0.975)
         lower = np.where(inside, -np.inf, np.inf)
         upper = np.where(inside, np.inf, -np.inf)
-    return Window(np.asarray(actual, dtype=float), band["mean"], lower, upper, z, weekday, unit, u)
+    actual = np.asarray(served.actual, dtype=float)
+    return Window(actual, band["mean"], lower, upper, z, served.weekday, unit, u)
 
 
 def pit(window: Window) -> np.ndarray:

@@ -20,7 +20,7 @@ Schema (schema_version 2); every key is always present unless marked optional:
     drift           {evaluated, detected, fired, note, checks}
     decay           {evaluated, detected, fired, note, checks}
                     checks: {name: {statistic, threshold, fired, alerts, description, detail (optional)}}
-                    alerting drift checks: bias, cusum_bias, scale, slope, profile (daily);
+                    alerting drift checks: bias, mean_score, cusum_bias, scale, profile and spread (daily);
                     evidence only (alerts false, never fire): ks, psi, wasserstein, level_shift,
                     variance_change, seasonal_profile on raw values against the training data
                     alerting decay checks: coverage, mase_ratio
@@ -31,7 +31,7 @@ Schema (schema_version 2); every key is always present unless marked optional:
                      webhook: [{event, status: "sent" | "failed" | "not-configured" | "suppressed",
                                 http_status (optional), error (optional)}],
                      retrain: {requested, dataset_version, reason, note}}
-    thresholds      where the thresholds come from
+    thresholds      where the thresholds come from, and the series' threshold class when it was judged
     error           (optional) what failed, with status "error"; champion, data, window and reference are
                     then null and drift and decay not evaluated
 """
@@ -119,7 +119,7 @@ def build_report(
             "webhook": [],
             "retrain": {"requested": False, "dataset_version": None, "reason": None, "note": "nothing fired"},
         },
-        "thresholds": THRESHOLDS_SOURCE,
+        "thresholds": THRESHOLDS_SOURCE + (f"; class {evaluation.klass}" if evaluation.klass else ""),
     }
 
 

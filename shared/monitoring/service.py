@@ -16,10 +16,10 @@ from shared.errors import ConcurrencyConflict, SeriesNotFound, VersionNotFound
 from shared.forecasting.families import series_freq
 from shared.ingest.curated import read_series
 from shared.registry import list_series, read_card, read_champion, read_forecast
-from shared.retrain import training_series
 from shared.serving import raise_missing
 from shared.settings import Settings, get_settings
 from shared.storage import container, queue
+from shared.training import training_series
 
 from .actions import EVENT_GROUPS, decide, events_of, log_event, post_webhook, retrain_reason, webhook_payload
 from .checks import BAND_COLUMNS, evaluate, window_length

@@ -1,30 +1,79 @@
 """Alarm thresholds of the monitor's checks, calibrated by bench/drift_calibration.py.
 
-ALERTING holds, per frequency family, the threshold of each alerting check of shared.monitoring.evidence.
-They are calibrated together, family-wise: every check's threshold is the same upper quantile of its
-largest statistic over the runs of stable simulated series, that quantile chosen so that on every
-stratum of the stable corpus at most 4% of series raise any alert within their runs (28 daily runs after
-a retrain, the run right after it included; 6 monthly runs). Weekly data use the daily thresholds,
-quarterly and yearly data the monthly ones. The raw-value thresholds below are not alarms: a raw-value
-check reports whether it is beyond its former threshold as evidence only.
+ALERTING holds, per threshold class, the threshold of each alerting check of shared.monitoring.evidence.
+The class is what the monitor knows of a series when it checks it (`series_class`): its frequency family
+(daily and weekly data "D", monthly, quarterly and yearly data "M"), whether its champion was trained on
+a short history, and for daily data whether it is low counts. Each class's thresholds are calibrated
+together, family-wise, on the stable corpus (bench/drift_corpus.py): on every stratum of the class at
+most 4% of stable calibration series raise any alert within their runs (28 daily runs after a retrain,
+the run right after it included; 6 monthly runs). The raw-value thresholds below are not alarms: a
+raw-value check reports whether it is beyond its former threshold as evidence only.
 """
+
+import numpy as np
+
+SHORT_HISTORY = {"D": 180, "W": 52, "M": 48, "Q": 16, "Y": 8}  # fewer training points: the "_short" class
+COUNT_MEAN = 5.0  # daily whole numbers averaging at most this: the "_counts" class
 
 ALERTING = {
     "D": {
-        "bias": 6.507,
-        "cusum_bias": 21.167,
-        "scale": 30.607,
+        "bias": 5.546,
+        "mean_score": 10.396,
+        "cusum_bias": 16.134,
+        "scale": 21.217,
+        "profile": 54.62,
+        "spread": 1.314,
+        "coverage": 11.793,
+        "mase_ratio": 8.026,
+    },
+    "D_short": {
+        "bias": 6.552,
+        "mean_score": 7.513,
+        "cusum_bias": 21.981,
+        "scale": 19.072,
         "profile": 74.035,
-        "coverage": 14.394,
+        "spread": 1.411,
+        "coverage": 9.191,
         "mase_ratio": 8.419,
     },
-    "M": {"bias": 5.054, "cusum_bias": 8.271, "scale": 7.891, "coverage": 7.695, "mase_ratio": 4.831},
+    "D_counts": {  # no spread: week-on-week differences of low counts are mostly 0 and +-1
+        "bias": 4.717,
+        "mean_score": 4.743,
+        "cusum_bias": 12.77,
+        "scale": 14.323,
+        "profile": 37.581,
+        "coverage": 4.496,
+        "mase_ratio": 5.159,
+    },
+    "M": {
+        "bias": 4.782,
+        "mean_score": 4.812,
+        "cusum_bias": 8.271,
+        "scale": 8.2,
+        "coverage": 6.931,
+        "mase_ratio": 4.185,
+    },
+    "M_short": {
+        "bias": 9.585,
+        "mean_score": 9.585,
+        "cusum_bias": 11.436,
+        "scale": 8.736,
+        "coverage": 10.677,
+        "mase_ratio": 7.515,
+    },
 }
-# `python -m bench.drift_calibration --calibrate --calibration-series 25 --raw cal.json`, then `--report`:
-# 25 stable series per stratum (seeds 100000-100024). Monthly: q = 0.995. Daily: no q below 1 kept every
-# stratum and case at 4% (one series in 25), so each daily threshold is its check's largest statistic on
-# the calibration series (q = 1); bench/README.md has what that costs in detection.
-CALIBRATION = {"D": {"quantile": 1.0, "series_per_stratum": 25}, "M": {"quantile": 0.995, "series_per_stratum": 25}}
+# `python -m bench.drift_calibration --calibrate --calibration-series 100 --cache C --raw cal.json`, then
+# `--report cal.json eval.json`: 100 stable series per stratum (seeds 100000-100099), a common quantile q per
+# class keeping every stratum and case at or below 3% of series alerting. D (7 strata): q = 0.9979; M (3
+# strata): q = 0.9983; M_short: q = 0.995; D_short and D_counts (one stratum each): no q below 1 kept 3%, so
+# each threshold is its check's largest statistic over the class's calibration series (q = 1).
+CALIBRATION = {
+    "D": {"quantile": 0.9979, "series_per_stratum": 100},
+    "D_short": {"quantile": 1.0, "series_per_stratum": 100},
+    "D_counts": {"quantile": 1.0, "series_per_stratum": 100},
+    "M": {"quantile": 0.9983, "series_per_stratum": 100},
+    "M_short": {"quantile": 0.995, "series_per_stratum": 100},
+}
 
 # Raw values of the window against the champion's training data (evidence only, never alarms).
 KS_SCALED = 2.37  # Kolmogorov–Smirnov D * sqrt(nm / (n + m))
@@ -35,6 +84,23 @@ VARIANCE_LOG_RATIO = 1.39  # |log ratio| of mean squared weekday standard scores
 PROFILE = 26.0  # sum of count x (weekday mean normal score - mean normal score)^2
 
 
-def thresholds_for(family: str) -> dict[str, float]:
-    """The alerting thresholds of a frequency family ("D", "W", "M", "Q", "Y")."""
-    return ALERTING["D" if family in ("D", "W") else "M"]
+def series_class(family: str, trained=None) -> str:
+    """The threshold class of a series: its frequency family's ("D" for daily and weekly data, "M" for
+    monthly, quarterly and yearly), with "_short" for a champion trained on fewer than SHORT_HISTORY
+    points and, for daily data, "_counts" for low counts (whole numbers averaging at most COUNT_MEAN).
+    `trained` holds the values the champion was trained on (None: the family's regular class).
+    """
+    base = "D" if family in ("D", "W") else "M"
+    if trained is None:
+        return base
+    values = np.asarray(trained, dtype=float)
+    if len(values) < SHORT_HISTORY[family]:
+        return f"{base}_short"
+    if base == "D" and len(values) and np.all(values == np.round(values)) and float(np.mean(values)) <= COUNT_MEAN:
+        return f"{base}_counts"
+    return base
+
+
+def thresholds_for(klass: str) -> dict[str, float]:
+    """The alerting thresholds of a threshold class (`series_class`; a bare family letter is its regular class)."""
+    return ALERTING[klass] if klass in ALERTING else ALERTING[series_class(klass)]

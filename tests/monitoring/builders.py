@@ -10,8 +10,8 @@ from shared.forecasting.backtest import forecast_windows, plan_windows, summariz
 from shared.forecasting.families import build
 from shared.forecasting.naive import SeasonalNaive
 from shared.ingest.curated import content_version, merge_series, serialize, update_manifest
-from shared.retrain import forecast_document
 from shared.storage import container
+from shared.training import forecast_document
 
 PROFILE = np.array([120.0, 40.0, 100.0, 90.0, 30.0, -230.0, -150.0])  # Monday first
 NOISE_SD = 60.0

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 
+from shared.monitoring import thresholds as th
 from shared.monitoring.checks import MIN_SERVED, evaluate, window_length
 from tests.monitoring.builders import NOISE_SD, daily_sales
 
@@ -63,14 +64,14 @@ def test_a_week_of_served_days_is_judged_and_fewer_are_not():
     few = evaluate(y, freq="D", trained_through=y.index[-1].date(), served=served_for(y, 200 - MIN_SERVED["D"] + 1))
     assert few.alerting == []
     enough = evaluate(y, freq="D", trained_through=y.index[-1].date(), served=served_for(y, 200 - MIN_SERVED["D"]))
-    assert {c.name for c in enough.alerting} == {"bias", "cusum_bias", "scale", "coverage"}
+    assert {c.name for c in enough.alerting} == {"bias", "mean_score", "cusum_bias", "scale", "spread", "coverage"}
     assert "no backtest MASE" in enough.decay_note
 
 
 def test_a_good_champion_is_quiet_and_a_biased_one_alerts_with_the_why():
     y = daily_sales(days=200, seed=11)
     good = evaluate(y, freq="D", trained_through=y.index[171].date(), served=served_for(y, 172), expected_mase=0.8)
-    assert {c.name for c in good.alerting} == {"bias", "cusum_bias", "scale", "profile", "coverage", "mase_ratio"}
+    assert {c.name for c in good.alerting} == set(th.thresholds_for("D"))
     assert good.drift_fired == [] and good.decay_fired == [], good.why
     assert good.why.startswith("The last 28 days were ") and "Within what it expected" in good.why
     bad = evaluate(
@@ -89,5 +90,25 @@ def test_monthly_windows_are_judged_on_three_served_months():
         served[f"lower_{level}"], served[f"upper_{level}"] = 100 - 5 * z, 100 + 5 * z
     result = evaluate(y, freq="MS", trained_through=index[-4].date(), served=served)
     assert result.window["points"] == 6 and result.served_points == 3
-    assert {c.name for c in result.alerting} == {"bias", "cusum_bias", "scale", "coverage"}  # no weekly profile
+    # no weekly profile, no week-on-week spread
+    assert {c.name for c in result.alerting} == {"bias", "mean_score", "cusum_bias", "scale", "coverage"}
     assert result.why.startswith("The last 3 months were ")
+
+
+def test_the_threshold_class_is_what_the_monitor_knows_of_the_series():
+    counts = np.random.default_rng(0).poisson(2.0, 365).astype(float)
+    assert th.series_class("D", np.full(365, 1000.0)) == "D"
+    assert th.series_class("D", np.full(120, 1000.0)) == "D_short"  # fewer than 180 days of training data
+    assert th.series_class("D", counts) == "D_counts" and th.series_class("D", counts + 0.5) == "D"
+    assert th.series_class("W", np.ones(30)) == "D_short" and th.series_class("Q", np.ones(40)) == "M"
+    assert th.series_class("M", np.ones(60)) == "M" and th.series_class("M", np.ones(24)) == "M_short"
+    assert th.thresholds_for("W") is th.ALERTING["D"] and th.thresholds_for("Y") is th.ALERTING["M"]
+    assert "spread" not in th.thresholds_for("D_counts")
+
+
+def test_the_evaluation_names_the_class_its_thresholds_came_from():
+    y = daily_sales(days=400, seed=3)
+    result = evaluate(y, freq="D", trained_through=y.index[371].date(), served=served_for(y, 372))
+    assert result.klass == "D" and all(c.threshold == th.ALERTING["D"][c.name] for c in result.alerting)
+    short = evaluate(y.iloc[:150], freq="D", trained_through=y.index[121].date(), served=served_for(y.iloc[:150], 122))
+    assert short.klass == "D_short" and all(c.threshold == th.ALERTING["D_short"][c.name] for c in short.alerting)

@@ -1,5 +1,6 @@
-"""End to end through the local runner: a stable trending series stays quiet; a shifted month alerts once, with
-the why, and requests one retrain; a second run inside the cooldown does neither; failing requests end in poison."""
+"""End to end through the local runner: a stable trending series stays quiet; a month whose sales halve alerts
+once, with the why, and requests one retrain; a second run inside the cooldown does neither; failing requests end
+in poison."""
 
 import json
 from datetime import UTC, datetime
@@ -9,7 +10,6 @@ import pandas as pd
 import pytest
 
 from localrun import Runner
-from localrun.sample import monthly_files
 from shared import registry
 from shared.cli import main as cli
 from shared.monitoring.config import get_monitor_settings
@@ -19,9 +19,8 @@ from shared.storage import container, queue
 from tests.factories import wait_for
 
 pytestmark = pytest.mark.slow
-MONTHS = monthly_files()
 NEVER = "0 0 0 1 1 *"  # the schedule stays quiet; the test runs the timer with trigger_timer
-SHIFT = 1800.0  # about four standard deviations of the sample's daily sales around their weekday means
+BREAK = 0.5  # the month after the champion was trained sells half as much (the bench's break)
 
 
 @pytest.fixture
@@ -36,13 +35,6 @@ def upload(tmp_path, name: str, data: bytes) -> None:
     path = tmp_path / name
     path.write_bytes(data)
     assert cli(["upload", str(path)]) == 0
-
-
-def shifted_month(index: int, by: float) -> tuple[str, bytes]:
-    name, data = MONTHS[index]
-    header, *rows = data.decode().splitlines()
-    moved = [f"{day},{float(value) + by!r}" for day, value in (row.split(",") for row in rows)]
-    return name, ("\n".join([header, *moved]) + "\n").encode()
 
 
 def champion_card(settings, series: str = "total"):
@@ -85,6 +77,7 @@ def test_a_stable_trending_series_stays_quiet(monitor_env, tmp_path):
     report = latest_report(settings, "total")
     assert report["window"]["served"] == 28  # every window day was served by the first champion
     assert report["status"] == "ok" and not report["alert"]["raised"], report["why"]
+    assert report["thresholds"].endswith("; class D")  # 330 days of history, not counts
     assert report["why"].startswith("The last 28 days were ") and "Within what it expected" in report["why"]
     assert report["actions"]["events"] == [] and not report["actions"]["retrain"]["requested"]
 
@@ -100,29 +93,25 @@ def test_a_failing_check_request_ends_in_poison(monitor_env):
     assert [json.loads(m.content)["run"] for m in poisoned] == ["r1"]
 
 
-def test_level_shift_is_reported_and_the_retrain_it_requests_makes_a_new_version(monitor_env, tmp_path):
+def test_a_halved_month_alerts_once_and_the_retrain_it_requests_makes_a_new_version(monitor_env, tmp_path):
     settings = monitor_env
     retrain_queue = queue(settings.retrain_queue, settings)
+    rows = trending_csv(330, seed=6)
+    halved = [f"{row[:10]},{float(row[11:]) * BREAK:.2f}" for row in rows[300:]]
 
-    # Normal months: August to December 2013 make the champion; the monitor finds nothing.
+    # Ten months of stable growth make the champion; the monitor finds nothing.
     with Runner(port=0, poll_interval=0.2) as runner:
-        for index in range(6):
-            upload(tmp_path, *MONTHS[index])
-        wait_for(lambda: (champion_card(settings) or {}).get("dataset", {}).get("end") == "2013-12-31")
+        upload(tmp_path, "first.csv", ("date,value\n" + "\n".join(rows[:300]) + "\n").encode())
+        wait_for(lambda: (champion_card(settings) or {}).get("dataset", {}).get("end") == rows[299][:10], timeout=120)
         assert runner.wait_idle(120)
         run_monitor(runner)
     normal = latest_report(settings, "total")
     assert not normal["alert"]["raised"], normal["why"]
-    assert {k: normal["window"][k] for k in ("start", "end", "points")} == {
-        "start": "2013-12-04",
-        "end": "2013-12-31",
-        "points": 28,
-    }
     first = champion_card(settings)
 
-    # January arrives four standard deviations higher, and the upload's own retrain request is lost.
+    # The next month's sales halve, and the upload's own retrain request is lost.
     with Runner(port=0, poll_interval=0.2, env={"AzureWebJobs.retrain.Disabled": "true"}) as runner:
-        upload(tmp_path, *shifted_month(6, SHIFT))
+        upload(tmp_path, "second.csv", ("date,value\n" + "\n".join(halved) + "\n").encode())
         wait_for(lambda: runner.counter("ingest").processed == 1)
         assert runner.wait_idle(60)
         retrain_queue.clear_messages()
@@ -131,9 +120,14 @@ def test_level_shift_is_reported_and_the_retrain_it_requests_makes_a_new_version
         run_monitor(runner)  # the next run, inside the 24-hour cooldown
         again = latest_report(settings, "total")
     assert report["alert"]["raised"] and report["status"] != "ok", report["why"]
-    assert "above what the champion forecast" in report["why"] and "Alert:" in report["why"]
+    assert report["why"].startswith("The last 28 days were ") and "below what the champion forecast" in report["why"]
+    assert "Alert:" in report["why"] and report["alert"]["top"] in report["why"]
     assert report["champion"]["version"] == first["version"] and report["data"]["changed_since_champion"]
-    assert report["window"] == {"start": "2014-01-04", "end": "2014-01-31", "points": 28, "served": 28}
+    assert {k: report["window"][k] for k in ("end", "points", "served")} == {
+        "end": rows[-1][:10],
+        "points": 28,
+        "served": 28,
+    }
     assert report["actions"]["retrain"]["requested"]
     assert [e["status"] for e in report["actions"]["events"]] == ["logged"] * len(report["actions"]["events"])
     assert again["run_id"] != report["run_id"] and again["alert"]["raised"]
@@ -143,12 +137,12 @@ def test_level_shift_is_reported_and_the_retrain_it_requests_makes_a_new_version
     assert message["reason"] == report["actions"]["retrain"]["reason"]
     assert message["correlation_id"] == report["run_id"]
 
-    # The retrain it requested makes a new version trained through January; the monitor does not ask again.
+    # The retrain it requested makes a new version trained through the halved month; the monitor does not ask again.
     with Runner(port=0, poll_interval=0.2) as runner:
-        card = wait_for(lambda: (c := champion_card(settings)) and c["version"] != first["version"] and c)
+        card = wait_for(lambda: (c := champion_card(settings)) and c["version"] != first["version"] and c, timeout=120)
         assert runner.wait_idle(120)
         run_monitor(runner)
-    assert card["dataset"]["end"] == "2014-01-31" and card["dataset"]["version"] == report["data"]["dataset_version"]
+    assert card["dataset"]["end"] == rows[-1][:10] and card["dataset"]["version"] == report["data"]["dataset_version"]
     assert card["reason"] == report["actions"]["retrain"]["reason"] and card["correlation_id"] == report["run_id"]
     after = latest_report(settings, "total")
     assert after["champion"]["version"] == card["version"] and not after["data"]["changed_since_champion"]

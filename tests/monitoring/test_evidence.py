@@ -8,7 +8,7 @@ from scipy.special import ndtri
 from shared.forecasting.ets import auto_ets
 from shared.monitoring import thresholds as th
 from shared.monitoring.checks import STORED_LEVELS, judge
-from shared.monitoring.evidence import normal_scores, path_sd, quantile_table, whiten
+from shared.monitoring.evidence import ServedDays, normal_scores, path_sd, quantile_table, spread, whiten
 
 SIGMA = 10.0
 ALPHA = 0.1  # the served paths' local-level smoothing: sd at horizon h is SIGMA * sqrt(1 + (h - 1) ALPHA^2)
@@ -35,21 +35,19 @@ def local_level_path(seed: int, days: int = W + 14):
     return actual, np.full(days, 100.0), sd, horizon
 
 
-def run(actual, mean, sd, horizon, *, expected_mase=None, start=0):
+def run(actual, mean, sd, horizon, *, expected_mase=None, start=0, spread_value=None):
     """The judgement of one window of W served days of one path starting at `start`."""
     sl = slice(start, start + W)
     days = pd.date_range("2024-03-04", periods=len(actual), freq="D")  # a Monday
-    return judge(
+    served = ServedDays(
         actual[sl],
         {k: v[sl] for k, v in gaussian_band(mean, sd).items()},
-        levels=list(STORED_LEVELS),
-        days=np.array([d.toordinal() for d in days[sl]]),
-        weekday=np.asarray(days.day_of_week)[sl],
-        fam="D",
-        mase_scale_value=SIGMA,
-        expected_mase=expected_mase,
-        path=(horizon[sl], np.zeros(W, dtype=int), [sd]),
+        list(STORED_LEVELS),
+        np.array([d.toordinal() for d in days[sl]]),
+        np.asarray(days.day_of_week)[sl],
+        (horizon[sl], np.zeros(W, dtype=int), [sd]),
     )
+    return judge(served, fam="D", mase_scale_value=SIGMA, expected_mase=expected_mase, spread_value=spread_value)
 
 
 def statistic(judgement, name):
@@ -98,6 +96,7 @@ def test_a_stable_path_fires_nothing(seed):
 
 CHANGES = {
     "bias": lambda a, t, sd: a + 5 * SIGMA,
+    "mean_score": lambda a, t, sd: a + 5 * SIGMA,
     "cusum_bias": lambda a, t, sd: a + np.where(t >= 14, 7 * SIGMA, 0.0),
     "scale": lambda a, t, sd: 100 + 5 * (a - 100),
     "profile": lambda a, t, sd: a + np.where(t % 7 < 2, 3 * SIGMA, np.where(t % 7 < 4, -3 * SIGMA, 0.0)),
@@ -126,15 +125,32 @@ def test_a_slope_change_alerts_through_the_bias_checks():
         assert {"bias", "cusum_bias"} & {c.name for c in judgement.checks if c.fired}
 
 
-def trending_weekly(days: int, seed: int) -> pd.Series:
+def trending_weekly(days: int, seed: int, noisier: float = 1.0) -> pd.Series:
+    """Daily sales growing 50% a year, weekly pattern, 8% noise (`noisier` times that in the last W days)."""
     rng = np.random.default_rng(seed)
     t = np.arange(days)
     weekly = np.array([0.15, 0.1, 0.05, 0.0, 0.1, -0.25, -0.15])
     index = pd.date_range("2023-01-02", periods=days, freq="D")
-    y = 1000 * 1.5 ** (t / 365) * (1 + weekly[index.day_of_week]) * (1 + rng.normal(0, 0.08, days))
+    noise = rng.normal(0, 0.08, days)
+    noise[-W:] *= noisier
+    y = 1000 * 1.5 ** (t / 365) * (1 + weekly[index.day_of_week]) * (1 + noise)
     series = pd.Series(y, index=index)
     series.index.freq = "D"
     return series
+
+
+def test_spread_sees_the_noise_grow_and_not_the_trend_or_the_week():
+    limit = th.thresholds_for("D")["spread"]
+    stable = [spread(trending_weekly(200, seed).to_numpy(), W) for seed in range(10)]
+    noisier = [spread(trending_weekly(200, seed, noisier=3.0).to_numpy(), W) for seed in range(10)]
+    assert max(stable) < limit, stable
+    assert sum(x > limit for x in noisier) >= 9, noisier
+    actual, mean, sd, horizon = local_level_path(0)
+    assert not statistic(run(actual, mean, sd, horizon, spread_value=max(stable)), "spread").fired
+    judgement = run(actual, mean, sd, horizon, spread_value=max(noisier))
+    assert statistic(judgement, "spread").fired and "day-to-day swings grew" in judgement.why
+    assert spread(trending_weekly(80, 0).to_numpy(), W) is None  # less than 8 weeks before the window
+    assert spread(np.zeros(200), W) is None  # no spread to compare
 
 
 @pytest.fixture(scope="module")
@@ -148,15 +164,15 @@ def trending_champion():
 def judge_frame(y: pd.Series, served: pd.DataFrame):
     actual = y.iloc[-W:].to_numpy()
     sd = path_sd({c: served[c].to_numpy() for c in served.columns}, list(STORED_LEVELS))
-    return judge(
+    days = ServedDays(
         actual,
         {c: served[c].to_numpy() for c in served.columns},
-        levels=list(STORED_LEVELS),
-        days=np.array([d.toordinal() for d in served.index]),
-        weekday=np.asarray(served.index.day_of_week),
-        fam="D",
-        path=(np.arange(1, W + 1), np.zeros(W, dtype=int), [sd]),
+        list(STORED_LEVELS),
+        np.array([d.toordinal() for d in served.index]),
+        np.asarray(served.index.day_of_week),
+        (np.arange(1, W + 1), np.zeros(W, dtype=int), [sd]),
     )
+    return judge(days, fam="D", spread_value=spread(y.to_numpy(), W))
 
 
 def test_a_stable_trending_series_is_quiet_under_its_champion(trending_champion):
