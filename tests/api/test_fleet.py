@@ -83,13 +83,12 @@ def test_a_page_costs_one_storage_call_whatever_the_estate(settings):
     assert [e["series"] for e in body["series"]][:2] == ["s0050", "s0051"] and len(service.requests) == 1
 
 
-def test_prefix_and_status_filters(settings, monkeypatch):
+def test_prefix_and_status_filters(settings):
     seed(settings, 30, statuses=("ok", "drift", "ok", "not-checked", "decay"))
     seed(settings, 4, prefix="other-")
     service = Service(settings)
     _, body = call(service, "series", prefix="other-", limit=50)
     assert [e["series"] for e in body["series"]] == [f"other-{i:04d}" for i in range(4)]
-    monkeypatch.setattr(fleet, "FILTER_PAGE", 7)  # the status scan crosses list pages and resumes inside one
     drifting, cursor = [], None
     while True:
         _, body = call(service, "series", status="drift", limit=2, **({"cursor": cursor} if cursor else {}))
@@ -101,6 +100,47 @@ def test_prefix_and_status_filters(settings, monkeypatch):
     assert drifting == [f"s{i:04d}" for i in range(1, 30, 5)]
     _, body = call(service, "series", status="not-checked", prefix="s", limit=100)
     assert [e["series"] for e in body["series"]] == [f"s{i:04d}" for i in range(3, 30, 5)]
+
+
+def test_a_status_page_costs_one_storage_call_and_follows_status_changes(settings):
+    seed(settings, 60, statuses=("ok", "drift", "ok"))
+    service = CountingService(settings)
+    status, body = call(service, "series", status="drift", limit=10)
+    assert status == 200 and len(body["series"]) == 10 and len(service.requests) == 1
+    assert [e["series"] for e in body["series"]] == [f"s{i:04d}" for i in range(1, 30, 3)]
+    monitoring = container(settings.monitoring_container, settings)
+    fleet.record_check(monitoring, {"series": "s0001", "status": "ok", "checked_at": "2026-02-01T00:00:00+00:00"})
+    fleet.record_champion(
+        monitoring, {"spec": {"name": "arima"}}, {"series": "s0004", "version": "v9", "promoted_at": "2026-02-01"}
+    )
+    _, body = call(service, "series", status="drift", limit=2)
+    assert [e["series"] for e in body["series"]] == ["s0004", "s0007"]
+    assert (body["series"][0]["champion"], body["series"][0]["model"]) == ("v9", "arima")  # the index copy follows
+    _, body = call(service, "series", status="ok", prefix="s0001", limit=5)
+    assert [(e["series"], e["checked_at"]) for e in body["series"]] == [("s0001", "2026-02-01T00:00:00+00:00")]
+
+
+def test_the_summary_repairs_the_status_index(settings):
+    seed(settings, 6, statuses=("ok", "drift"))
+    monitoring = container(settings.monitoring_container, settings)
+    monitoring.upload_blob(fleet.status_name("drift", "s0000"), b"", metadata={"status": "drift"})  # out of step
+    monitoring.delete_blob(fleet.status_name("drift", "s0003"))  # lost
+    monitoring.upload_blob(fleet.entry_name("t-old"), b"", metadata={"champion": "v1"})  # written before the index
+    service = Service(settings)
+    assert [e["series"] for e in call(service, "series", status="drift", limit=10)[1]["series"]] == [
+        "s0000",
+        "s0001",
+        "s0005",
+    ]
+    fleet.summarize(monitoring)
+    assert [e["series"] for e in call(service, "series", status="drift", limit=10)[1]["series"]] == [
+        "s0001",
+        "s0003",
+        "s0005",
+    ]
+    not_checked = call(service, "series", status="not-checked", limit=10)[1]["series"]
+    assert [(e["series"], e["champion"]) for e in not_checked] == [("t-old", "v1")]
+    assert fleet.repair_index(monitoring, fleet.listing(monitoring, fleet.PREFIX)) == 0  # in step now
 
 
 @pytest.mark.parametrize(
