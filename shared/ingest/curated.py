@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -123,6 +123,18 @@ def read_series(client: ContainerClient, series: str) -> CuratedSeries | None:
     if item is not None:
         return _from_item(series, item, etag)
     return _read_legacy(client, series)
+
+
+def read_many(client: ContainerClient, names: Iterable[str]) -> Iterator[tuple[str, CuratedSeries | None]]:
+    """(name, `read_series` of it) for each name, shard by shard, so each shard is read once (for exports)."""
+    by_shard: dict[str, list[str]] = {}
+    for name in names:
+        by_shard.setdefault(shard_of(name), []).append(name)
+    for shard in sorted(by_shard):
+        document, etag = _read_shard(client, shard)
+        for name in by_shard[shard]:
+            item = document["series"].get(name)
+            yield name, _from_item(name, item, etag) if item is not None else _read_legacy(client, name)
 
 
 def legacy_series(client: ContainerClient) -> set[str]:

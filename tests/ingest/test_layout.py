@@ -11,6 +11,7 @@ from shared.ingest.curated import (
     content_version,
     legacy_blob,
     read_manifest,
+    read_many,
     read_series,
     serialize,
     shard_of,
@@ -99,3 +100,14 @@ def test_a_series_of_the_layout_before_shards_is_read_then_moved_into_its_shard(
     assert "old-two" in shard["series"]  # moved, so the old blob is no longer read
     assert curated.download_blob(legacy_blob("old-one")).readall() == legacy_bytes  # never deleted or changed
     assert read_manifest(curated)["series"]["old-two"]["version"] == kept_version
+
+
+def test_read_many_reads_each_shard_once_and_finds_every_layout(settings):
+    series = [f"m{i}" for i in range(40)]
+    process_upload("estate.csv", estate_file(series, 2), settings=settings)
+    _legacy(settings, "legacy-only", {date(2024, 1, 1): 1.0}, seq=1)
+    curated = container(settings.curated_container, settings)
+    names = [*series, "legacy-only", "nowhere"]
+    found = dict(read_many(curated, names))
+    assert found.keys() == set(names) and found["nowhere"] is None
+    assert all(found[n] == read_series(curated, n) for n in names)
