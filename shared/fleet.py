@@ -317,11 +317,16 @@ def repair_index(client: ContainerClient, entries: dict[str, dict]) -> int:
     return changes
 
 
-def summarize(client: ContainerClient, now: datetime | None = None) -> dict:
-    """Count the whole fleet (one list call per 5,000 series), store the summary and its counts, repair the index."""
+def summarize(client: ContainerClient, now: datetime | None = None, *, repair: bool = False) -> dict:
+    """Count the whole fleet (one list call per 5,000 series) and store the summary and its counts.
+
+    With `repair` (the `fleet_summary` timer, not the HTTP path, whose requests must stay short) it also
+    makes the status index match the entries.
+    """
     listed = listing(client, PREFIX)
     entries = [Entry.from_metadata(series, meta) for series, meta in listed.items()]
-    repair_index(client, listed)
+    if repair:
+        repair_index(client, listed)
     summary = _summary_of(entries, now or datetime.now(UTC))
     write_json(client, SUMMARY, summary)
     client.set_container_metadata(count_metadata(summary))

@@ -127,12 +127,11 @@ def test_the_summary_repairs_the_status_index(settings):
     monitoring.delete_blob(fleet.status_name("drift", "s0003"))  # lost
     monitoring.upload_blob(fleet.entry_name("t-old"), b"", metadata={"champion": "v1"})  # written before the index
     service = Service(settings)
-    assert [e["series"] for e in call(service, "series", status="drift", limit=10)[1]["series"]] == [
-        "s0000",
-        "s0001",
-        "s0005",
-    ]
-    fleet.summarize(monitoring)
+    drifting = ["s0000", "s0001", "s0005"]
+    assert [e["series"] for e in call(service, "series", status="drift", limit=10)[1]["series"]] == drifting
+    fleet.summarize(monitoring)  # the HTTP path's recount leaves the index alone
+    assert [e["series"] for e in call(service, "series", status="drift", limit=10)[1]["series"]] == drifting
+    fleet.summarize(monitoring, repair=True)  # the timer's
     assert [e["series"] for e in call(service, "series", status="drift", limit=10)[1]["series"]] == [
         "s0001",
         "s0003",
@@ -251,3 +250,18 @@ def test_detailed_health_reports_poison_lags_and_corrupt_artifacts(settings):
     assert any("2 message(s) that failed for good" in p for p in body["problems"])
     assert any("corrupt" in p for p in body["problems"])
     assert body["containers"] == dict.fromkeys(settings.containers, "ok")
+
+
+def test_the_fleet_summary_timer_counts_and_repairs_the_status_index(app_env):
+    import azure.functions as func
+
+    from functions.fleet import fleet_summary
+
+    seed(app_env, 4, statuses=("ok", "decay"))
+    monitoring = container(app_env.monitoring_container, app_env)
+    monitoring.delete_blob(fleet.status_name("decay", "s0001"))
+    timer = func.timer.TimerRequest(past_due=False, schedule_status={}, schedule={})
+    fleet_summary.build().get_user_function()(timer=timer)
+    _, body = call(Service(app_env), "series", status="decay", limit=10)
+    assert [e["series"] for e in body["series"]] == ["s0001", "s0003"]
+    assert fleet.read_summary(monitoring)["counts"]["by_status"]["decay"] == 2
