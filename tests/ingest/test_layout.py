@@ -111,3 +111,21 @@ def test_read_many_reads_each_shard_once_and_finds_every_layout(settings):
     found = dict(read_many(curated, names))
     assert found.keys() == set(names) and found["nowhere"] is None
     assert all(found[n] == read_series(curated, n) for n in names)
+
+
+def test_the_batcher_sends_each_full_batch_as_soon_as_it_is_complete():
+    from shared.retrain_requests import Batcher
+
+    sent: list[dict] = []
+    batcher = Batcher(lambda raw: sent.append(json.loads(raw)), {"reason": "new-data"}, size=20)
+    batcher.add([{"series": f"s{i}", "dataset_version": "v"} for i in range(15)])
+    assert sent == []  # not full yet
+    batcher.add([{"series": f"s{i}", "dataset_version": "v"} for i in range(15, 45)])
+    assert [len(body["batch"]) for body in sent] == [20, 20]  # sent while the upload goes on
+    batcher.flush()
+    assert [len(body["batch"]) for body in sent] == [20, 20, 5] and batcher.sent == 3
+    assert [r["series"] for body in sent for r in expand(body)] == [f"s{i}" for i in range(45)]
+    assert all(body["reason"] == "new-data" for body in sent)
+    batcher.add([{"series": "last", "dataset_version": "v"}])
+    batcher.flush()
+    assert sent[-1] == {"series": "last", "dataset_version": "v", "reason": "new-data"}  # one series: the single form
