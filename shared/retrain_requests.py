@@ -17,8 +17,8 @@ MAX_BATCH = 200  # a message is at most 64 KB: 200 items of a 64-character id an
 
 
 def batch_size(series: int) -> int:
-    """Series per message for an upload of `series`: one each up to 2 * SPREAD, so small uploads spread over
-    every worker; then as many as keep SPREAD messages, up to BATCH_SIZE."""
+    """Series per message for an upload of `series`: one each below 2 * SPREAD series, so a small upload
+    spreads over every worker; above, about `series / SPREAD`, at most BATCH_SIZE."""
     return max(1, min(BATCH_SIZE, series // SPREAD))
 
 
