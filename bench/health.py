@@ -50,8 +50,9 @@ def cpu_now(azurite: Azurite) -> float:
 def seed(settings: Settings, count: int, pointers: bool) -> float:
     """The estate: a fleet entry per series, and with `pointers` a champion pointer (16 writers); returns seconds.
 
-    Each entry is written in one request with the metadata `record_champion` and `record_check` leave
-    (their read-merge-write costs three requests, which would only make the seeding slower).
+    Each entry is written in one request with the metadata `record_champion` and `record_check` leave, and
+    its status index blob in another (their read-merge-write costs more requests, which would only make the
+    seeding slower).
     """
     models = container(settings.models_container, settings)
     monitoring = container(settings.monitoring_container, settings)
@@ -68,6 +69,7 @@ def seed(settings: Settings, count: int, pointers: bool) -> float:
             fields.update(status=status, checked_at="2026-12-01T02:30:00+00:00")
         metadata = {k: fleet.text(v) for k, v in fields.items()}
         monitoring.upload_blob(fleet.entry_name(name), b"", metadata=metadata, overwrite=True)
+        fleet.index_status(monitoring, name, metadata, None)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(16) as pool:

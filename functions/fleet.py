@@ -1,4 +1,4 @@
-"""Timer trigger: recount the fleet index every five minutes (the counts health and the overview read)."""
+"""Timer trigger: recount the fleet index every five minutes (the counts health and the overview read), repair it."""
 
 import azure.functions as func
 
@@ -13,4 +13,4 @@ def fleet_summary(timer: func.TimerRequest) -> None:
     from shared.storage import container
 
     settings = get_settings()
-    summarize(container(settings.monitoring_container, settings))
+    summarize(container(settings.monitoring_container, settings), repair=True)

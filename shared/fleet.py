@@ -7,6 +7,10 @@ Layout, in the monitoring container (series ids cannot start with `_`, so no ser
   set) and `status`, `checked_at` (written when the monitor stores a report); `corrupt` is the name of
   an artifact found corrupt (set by serving when a champion fails verification, cleared by the next
   champion). A page of `GET /api/series` is one list call with metadata, whatever the size of the estate.
+- `_fleet/status/{status}/{series}`: the per-status index, an empty blob per series under its current status
+  (`not-checked` until the first report) carrying a copy of the entry's metadata, so a page filtered by
+  status is one list call too. Each entry write moves or refreshes its series' index blob; `summarize`,
+  which lists the whole fleet anyway, repairs what concurrent writes of one series may leave out of step.
 - `_fleet/summary.json`: counts by status, the series that drift or decay, the worst MASE and the last
   check, computed from a full listing by `summarize` (the `fleet_summary` timer, every five minutes, and
   the overview when the stored one is older than SUMMARY_MAX_AGE). Its counts are also kept as metadata
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import logging
 import math
@@ -35,10 +40,11 @@ from shared.storage import read_change_write, read_json, write_json
 log = logging.getLogger(__name__)
 
 PREFIX = "_fleet/series/"
+STATUS_PREFIX = "_fleet/status/"
 SUMMARY = "_fleet/summary.json"
 SUMMARY_MAX_AGE_SECONDS = 60
-FILTER_PAGE = 1000  # entries per list call while a status filter scans
-SCAN_BUDGET = 10  # list calls one filtered page may make before it answers with what it found
+MAX_PAGE = 1000  # entries per list call a cursor may ask for
+NOT_CHECKED = "not-checked"
 ALERTING = ("drift", "decay", "drift+decay")
 TOP = 20
 COUNT_PREFIX = "fleet_"  # container metadata keys of the counts
@@ -46,6 +52,28 @@ COUNT_PREFIX = "fleet_"  # container metadata keys of the counts
 
 def entry_name(series: str) -> str:
     return f"{PREFIX}{series}"
+
+
+def status_name(status: str, series: str) -> str:
+    return f"{STATUS_PREFIX}{status}/{series}"
+
+
+def _filled(metadata: dict) -> dict:
+    """Metadata without its empty fields (a listing returns them as None, and they mean the same as absent)."""
+    return {k: v for k, v in metadata.items() if v}
+
+
+def status_of(metadata: dict) -> str:
+    return metadata.get("status") or NOT_CHECKED
+
+
+def index_status(client: ContainerClient, series: str, metadata: dict, before: dict | None) -> None:
+    """Put the series' entry copy under its status in the index, and take it from the status it had `before`."""
+    status = status_of(metadata)
+    client.upload_blob(status_name(status, series), b"", metadata=_filled(metadata), overwrite=True)
+    if before is not None and status_of(before) != status:
+        with contextlib.suppress(ResourceNotFoundError):
+            client.delete_blob(status_name(status_of(before), series))
 
 
 def text(value) -> str:
@@ -65,20 +93,23 @@ def record(client: ContainerClient, series: str, fields: dict, *, newer_than: st
     blob = client.get_blob_client(entry_name(series))
     fields = {k: text(v) for k, v in fields.items()}
 
-    def once() -> dict:
+    def once() -> tuple[dict, dict | None]:
         try:
             props = blob.get_blob_properties()
         except ResourceNotFoundError:
             blob.upload_blob(b"", metadata=fields, overwrite=False)
-            return fields
+            return fields, None
         stored = dict(props.metadata)
         if newer_than and stored.get(newer_than, "") > fields.get(newer_than, ""):
-            return stored
+            return stored, stored
         merged = {**stored, **fields}
         blob.set_blob_metadata(merged, etag=props.etag, match_condition=MatchConditions.IfNotModified)
-        return merged
+        return merged, stored
 
-    return read_change_write(once, f"fleet entry of {series}")
+    merged, before = read_change_write(once, f"fleet entry of {series}")
+    if merged is not before:
+        index_status(client, series, merged, before)
+    return merged
 
 
 def champion_fields(card: dict, pointer: dict) -> dict:
@@ -167,7 +198,7 @@ def _decode_cursor(cursor: str) -> tuple[str | None, int, int]:
         marker, skip, size = doc["m"], doc["s"], doc["p"]
         if not (marker is None or isinstance(marker, str)) or not isinstance(skip, int) or not isinstance(size, int):
             raise TypeError
-        if not (0 <= skip < size <= FILTER_PAGE):
+        if not (0 <= skip < size <= MAX_PAGE):
             raise ValueError
     except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError):
         raise BadParameter("cursor", "is not a cursor this API returned") from None
@@ -179,33 +210,23 @@ def list_page(
 ) -> tuple[list[Entry], str | None]:
     """One page of the fleet in series order, and the cursor of the next page (None at the end).
 
-    Without a status filter a page is one list call of `limit` entries. With one, the listing is read
-    FILTER_PAGE entries per call, at most SCAN_BUDGET calls; a page may then hold fewer than `limit`
-    entries and still carry a cursor.
+    A page is one list call of `limit` entries: of the entries, or with a status filter of that status'
+    index, whose blobs carry the same metadata.
     """
-    marker, skip, size = _decode_cursor(cursor) if cursor else (None, 0, limit if status is None else FILTER_PAGE)
-    found: list[Entry] = []
-    for _ in range(SCAN_BUDGET):
-        pages = client.list_blobs(
-            name_starts_with=PREFIX + prefix, include=["metadata"], results_per_page=size
-        ).by_page(continuation_token=marker)
-        try:
-            page = list(next(pages))
-        except StopIteration:
-            return found, None
-        following = pages.continuation_token
-        for index in range(skip, len(page)):
-            entry = Entry.from_metadata(page[index].name[len(PREFIX) :], page[index].metadata or {})
-            if status is None or entry.status == status:
-                found.append(entry)
-            if len(found) == limit:
-                if index + 1 < len(page):
-                    return found, _encode_cursor(marker, index + 1, size)
-                return found, _encode_cursor(following, 0, size) if following else None
-        if not following:
-            return found, None
-        marker, skip = following, 0
-    return found, _encode_cursor(marker, 0, size)
+    marker, skip, size = _decode_cursor(cursor) if cursor else (None, 0, limit)
+    base = PREFIX if status is None else f"{STATUS_PREFIX}{status}/"
+    pages = client.list_blobs(name_starts_with=base + prefix, include=["metadata"], results_per_page=size).by_page(
+        continuation_token=marker
+    )
+    try:
+        page = list(next(pages))
+    except StopIteration:
+        return [], None
+    following = pages.continuation_token
+    found = [Entry.from_metadata(blob.name[len(base) :], blob.metadata or {}) for blob in page[skip : skip + limit]]
+    if skip + limit < len(page):
+        return found, _encode_cursor(marker, skip + limit, size)
+    return found, _encode_cursor(following, 0, size) if following else None
 
 
 def _summary_of(entries: list[Entry], computed_at: datetime) -> dict:
@@ -269,12 +290,43 @@ def counts_from_metadata(meta: dict) -> tuple[dict | None, str | None, str | Non
     return counts, computed_at, meta.get(f"{COUNT_PREFIX}last_check") or None
 
 
-def summarize(client: ContainerClient, now: datetime | None = None) -> dict:
-    """Count the whole fleet (one list call per 5,000 series) and store the summary and its counts."""
-    entries = [
-        Entry.from_metadata(b.name[len(PREFIX) :], b.metadata or {})
-        for b in client.list_blobs(name_starts_with=PREFIX, include=["metadata"], results_per_page=5000)
-    ]
+def listing(client: ContainerClient, prefix: str) -> dict[str, dict]:
+    blobs = client.list_blobs(name_starts_with=prefix, include=["metadata"], results_per_page=5000)
+    return {b.name[len(prefix) :]: _filled(b.metadata or {}) for b in blobs}
+
+
+def repair_index(client: ContainerClient, entries: dict[str, dict]) -> int:
+    """Make the status index match `entries` (series -> metadata); returns the index blobs written or removed.
+
+    Concurrent writes of one series can leave its index blob under an old status or with old fields;
+    this also builds the index of entries written before it existed.
+    """
+    indexed = listing(client, STATUS_PREFIX)
+    wanted = {f"{status_of(meta)}/{series}": meta for series, meta in entries.items()}
+    changes = 0
+    for name, meta in wanted.items():
+        if indexed.get(name) != meta:
+            client.upload_blob(f"{STATUS_PREFIX}{name}", b"", metadata=meta, overwrite=True)
+            changes += 1
+    for name in indexed.keys() - wanted.keys():
+        with contextlib.suppress(ResourceNotFoundError):
+            client.delete_blob(f"{STATUS_PREFIX}{name}")
+        changes += 1
+    if changes:
+        log.warning("fleet status index: %d blob(s) repaired", changes)
+    return changes
+
+
+def summarize(client: ContainerClient, now: datetime | None = None, *, repair: bool = False) -> dict:
+    """Count the whole fleet (one list call per 5,000 series) and store the summary and its counts.
+
+    With `repair` (the `fleet_summary` timer, not the HTTP path, whose requests must stay short) it also
+    makes the status index match the entries.
+    """
+    listed = listing(client, PREFIX)
+    entries = [Entry.from_metadata(series, meta) for series, meta in listed.items()]
+    if repair:
+        repair_index(client, listed)
     summary = _summary_of(entries, now or datetime.now(UTC))
     write_json(client, SUMMARY, summary)
     client.set_container_metadata(count_metadata(summary))

@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -31,6 +32,7 @@ from shared.registry import (
     verify_version,
     write_version,
 )
+from shared.retrain_requests import BATCH_KEY, MAX_BATCH
 from shared.series_id import is_series_id
 from shared.settings import Settings, get_settings
 from shared.storage import container, queue
@@ -41,6 +43,9 @@ log = logging.getLogger(__name__)
 LOCK_SECONDS = 60  # lease length; renewed every third of it while the retrain runs
 DEFER_SECONDS = 5  # a request for a series that is being retrained comes back after this
 MAX_DEFERRALS = 360  # then it fails and the queue's retry and poison rules take over
+# Series of one batch retrained at a time in one worker process: while one waits on storage (about 16 requests
+# per series, one after another), the other computes, so the process keeps its core busy.
+BATCH_THREADS = 2
 
 
 class UnprocessableRequest(ValueError):
@@ -159,20 +164,69 @@ def send_to_poison(
     )  # fmt: skip
 
 
+def expand(body: dict) -> list[dict]:
+    """The requests of a message: each batch item with the message's other fields, or the message itself."""
+    if BATCH_KEY not in body:
+        return [body]
+    items = body[BATCH_KEY]
+    if not isinstance(items, list) or not items or len(items) > MAX_BATCH:
+        shown = repr(items)[:200]
+        raise UnprocessableRequest(f"retrain request's batch is not a list of 1 to {MAX_BATCH} requests: {shown}")
+    if not all(isinstance(item, dict) and BATCH_KEY not in item for item in items):
+        raise UnprocessableRequest("retrain request's batch holds an item that is not a request object")
+    common = {k: v for k, v in body.items() if k != BATCH_KEY}
+    return [{**common, **item} for item in items]
+
+
 def handle_message(
     raw: bytes, *, message_id: str | None = None, dequeue_count: int | None = None, settings: Settings | None = None
-) -> RetrainOutcome:
-    """The queue trigger's work: a request that can never succeed is poisoned at once (not retried), others run.
+) -> list[RetrainOutcome]:
+    """The queue trigger's work: the outcome of each request in the message.
 
-    The function returns normally for a poisoned message, so the host deletes it instead of retrying
-    it up to maxDequeueCount; any other failure raises and takes the host's retry and poison path.
+    A request that can never succeed is poisoned at once (not retried): the function returns normally,
+    so the host deletes the message instead of retrying it up to maxDequeueCount. A single request that
+    fails otherwise raises and takes the host's retry and poison path. In a batch each series is isolated:
+    one that fails is sent again as a message of its own (with its own retries and poison path) and the
+    others go on; a batch delivered again (its invocation died) is split into single requests at once.
+    A batch's series run BATCH_THREADS at a time.
     """
     settings = settings or get_settings()
     try:
-        return handle_request(parse_message(raw), settings=settings, correlation_id=message_id)
+        body = parse_message(raw)
+        requests = expand(body)
     except UnprocessableRequest as exc:
         send_to_poison(raw, str(exc), settings, message_id=message_id, dequeue_count=dequeue_count)
+        return [RetrainOutcome("poisoned", str(exc), "", "")]
+    if BATCH_KEY not in body:
+        try:
+            return [handle_request(body, settings=settings, correlation_id=message_id)]
+        except UnprocessableRequest as exc:
+            send_to_poison(raw, str(exc), settings, message_id=message_id, dequeue_count=dequeue_count)
+            return [RetrainOutcome("poisoned", str(exc), "", "")]
+    if dequeue_count is not None and dequeue_count > 1:
+        log.warning("retrain batch %s delivered again: split into %d single requests", message_id, len(requests))
+        return [requeue(request, settings, "batch delivered again") for request in requests]
+    with ThreadPoolExecutor(BATCH_THREADS, thread_name_prefix="retrain-batch") as pool:
+        return list(pool.map(lambda request: _isolated(request, settings, message_id, dequeue_count), requests))
+
+
+def _isolated(request: dict, settings: Settings, message_id: str | None, dequeue_count: int | None) -> RetrainOutcome:
+    """One request of a batch: an unprocessable one goes to poison, a failing one is sent again on its own."""
+    try:
+        return handle_request(request, settings=settings, correlation_id=message_id)
+    except UnprocessableRequest as exc:
+        send_to_poison(json.dumps(request).encode(), str(exc), settings, message_id=message_id,
+                       dequeue_count=dequeue_count)  # fmt: skip
         return RetrainOutcome("poisoned", str(exc), "", "")
+    except Exception as exc:
+        log.exception("retrain of %s in batch %s failed; sent again on its own", request.get("series"), message_id)
+        return requeue(request, settings, f"{type(exc).__name__}: {exc}")
+
+
+def requeue(request: dict, settings: Settings, reason: str) -> RetrainOutcome:
+    """Send one request of a batch as a message of its own; it then has its own retries and poison path."""
+    queue(settings.retrain_queue, settings).send_message(json.dumps(request).encode())
+    return RetrainOutcome("requeued", reason, str(request.get("series", "")), str(request.get("dataset_version", "")))
 
 
 def handle_request(

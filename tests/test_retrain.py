@@ -91,10 +91,13 @@ def test_malformed_request_is_refused(settings):
         (b'{"series": "total\\n", "dataset_version": "x"}', "invalid series id 'total\\n'"),
         (b'{"series": "total", "dataset_version": 7}', "dataset_version that is not a string"),
         (b'{"series": "total", "dataset_version": "x", "deferrals": "many"}', "invalid deferral count"),
+        (b'{"batch": [], "reason": "new-data"}', "batch is not a list of 1 to 200 requests"),
+        (b'{"batch": {"series": "total"}}', "batch is not a list of 1 to 200 requests"),
+        (b'{"batch": [{"series": "total", "dataset_version": "x"}, 7]}', "an item that is not a request object"),
     ],
 )
 def test_a_request_that_can_never_succeed_goes_to_poison_at_once_with_its_reason(settings, raw, reason):
-    outcome = handle_message(raw, message_id="m-1", dequeue_count=1, settings=settings)
+    [outcome] = handle_message(raw, message_id="m-1", dequeue_count=1, settings=settings)
     assert outcome.status == "poisoned" and reason in outcome.reason
     [message] = queue(poison_queue_name(settings.retrain_queue), settings).peek_messages()
     envelope = json.loads(message.content)
@@ -106,7 +109,7 @@ def test_a_request_that_can_never_succeed_goes_to_poison_at_once_with_its_reason
 
 def test_a_valid_message_is_handled_not_poisoned(settings):
     request = ingest(settings, 0, 1, 2)
-    outcome = handle_message(json.dumps(request).encode(), message_id="m-2", settings=settings)
+    [outcome] = handle_message(json.dumps(request).encode(), message_id="m-2", settings=settings)
     assert (outcome.status, outcome.reason) == ("trained", "first-model")
     assert poison_depths(settings)[poison_queue_name(settings.retrain_queue)] == 0
 
@@ -316,3 +319,69 @@ def test_clearly_better_challenger_is_promoted(settings):
         decision["outcome"] == "promoted" and decision["promote"] is True and decision["champion_version"] == champion
     )
     assert decision["challenger"]["metrics"]["mase"] < 0.98 * decision["champion"]["metrics"]["mase"]
+
+
+def _short_estate(settings, names):
+    """Six days per series: too short for selection, so each retrain is the quick cold-start fallback."""
+    rows = "".join(f"{name},2026-03-0{d},{10 + d}\n" for name in names for d in range(1, 7))
+    return process_upload("estate.csv", f"series_id,date,value\n{rows}".encode(), settings=settings)
+
+
+def _in_other_shards(count):
+    from shared.ingest.curated import shard_of
+
+    names, shards = [], set()
+    for i in range(1000):
+        name = f"sku-{i}"
+        if shard_of(name) not in shards:
+            names.append(name)
+            shards.add(shard_of(name))
+        if len(names) == count:
+            return names
+    raise AssertionError("not enough distinct shards")
+
+
+def test_a_batch_trains_each_series_and_isolates_the_one_that_fails_and_the_one_that_is_invalid(settings):
+    from shared.ingest.curated import shard_of
+
+    good, other, broken = _in_other_shards(3)
+    result = _short_estate(settings, [good, other, broken])
+    curated = container(settings.curated_container, settings)
+    shard, _ = read_json(curated, shard_of(broken))
+    shard["series"][broken]["csv"] = "date,value\nnot-a-date,1\n"  # its data cannot be read: the retrain raises
+    curated.upload_blob(shard_of(broken), json.dumps(shard).encode(), overwrite=True)
+    retrain = queue(settings.retrain_queue, settings)
+    retrain.clear_messages()
+    items = [{"series": r["series"], "dataset_version": r["dataset_version"]} for r in result.retrain_requests]
+    body = {"batch": [*items, {"series": "../bad", "dataset_version": "x"}], "reason": "new-data", "upload": "u"}
+
+    outcomes = handle_message(json.dumps(body).encode(), message_id="b-1", dequeue_count=1, settings=settings)
+
+    assert [o.status for o in outcomes] == ["trained", "trained", "requeued", "poisoned"]
+    models = container(settings.models_container, settings)
+    assert registry.read_champion(models, good)[0] and registry.read_champion(models, other)[0]
+    assert registry.read_champion(models, broken)[0] is None
+    [again] = [json.loads(m.content) for m in retrain.peek_messages(max_messages=32)]
+    assert again == {**items[2], "reason": "new-data", "upload": "u"}  # on its own: its own retries and poison
+    [poisoned] = queue(poison_queue_name(settings.retrain_queue), settings).peek_messages()
+    envelope = json.loads(poisoned.content)
+    assert "invalid series id '../bad'" in envelope["reason"] and json.loads(envelope["body"])["series"] == "../bad"
+
+
+def test_a_batch_delivered_again_is_split_into_single_requests(settings):
+    names = _in_other_shards(3)
+    result = _short_estate(settings, names)
+    retrain = queue(settings.retrain_queue, settings)
+    retrain.clear_messages()
+    items = [{"series": r["series"], "dataset_version": r["dataset_version"]} for r in result.retrain_requests]
+    body = {"batch": items, "reason": "new-data"}
+
+    outcomes = handle_message(json.dumps(body).encode(), message_id="b-2", dequeue_count=2, settings=settings)
+
+    assert [o.status for o in outcomes] == ["requeued"] * 3
+    singles = [json.loads(m.content) for m in retrain.peek_messages(max_messages=32)]
+    assert sorted(singles, key=lambda m: m["series"]) == sorted(
+        ({**item, "reason": "new-data"} for item in items), key=lambda m: m["series"]
+    )
+    assert registry.list_series(container(settings.models_container, settings)) == []
+    assert [o.status for o in handle_message(json.dumps(singles[0]).encode(), settings=settings)] == ["trained"]

@@ -44,7 +44,7 @@ MLTABLE = {
 
 def export_series(output: Path, settings: Settings | None = None, prefix: str = "") -> dict[str, str]:
     """Write every curated series whose id starts with `prefix`; returns {series: dataset version}."""
-    from shared.ingest.curated import read_manifest, read_series
+    from shared.ingest.curated import read_manifest, read_many
     from shared.storage import container
 
     settings = settings or get_settings()
@@ -52,8 +52,7 @@ def export_series(output: Path, settings: Settings | None = None, prefix: str = 
     names = sorted(name for name in read_manifest(curated)["series"] if name.startswith(prefix))
     output.mkdir(parents=True, exist_ok=True)
     exported = {}
-    for name in names:
-        series = read_series(curated, name)
+    for name, series in read_many(curated, names):
         if series is None:
             log.warning("series %s is in the manifest but has no curated data; not exported", name)
             continue
@@ -63,6 +62,7 @@ def export_series(output: Path, settings: Settings | None = None, prefix: str = 
         folder.mkdir(exist_ok=True)
         (folder / PART_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
         exported[name] = series.version
+    exported = dict(sorted(exported.items()))
     (output / "MLTable").write_text(json.dumps(MLTABLE, indent=2) + "\n", encoding="utf-8")
     log.info("exported %d series (prefix %r) to %s", len(exported), prefix, output)
     return exported

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import posixpath
+import random
 import re
 import time
 import uuid
@@ -16,12 +16,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
-from azure.storage.blob import BlobClient
+from azure.storage.blob import BlobClient, ContainerClient
 
 from shared.errors import UploadRejected
-from shared.ingest.curated import WRITE_CONCURRENCY, known_starts, merge_series, read_manifest, update_manifest
+from shared.ingest.curated import (
+    WRITE_CONCURRENCY,
+    MergeOutcome,
+    known_starts,
+    legacy_series,
+    merge_shard,
+    read_manifest,
+    shard_of,
+    update_manifest,
+)
 from shared.ingest.parse import parse_upload
 from shared.ingest.rules import UploadRules, decode_metadata, dedupe_key, encode_metadata
+from shared.retrain_requests import Batcher, batch_size
 from shared.settings import Settings, get_settings
 from shared.storage import container, queue, read_json, write_json
 
@@ -199,6 +209,40 @@ def ingest_blob(
     return process_upload(name, read(), metadata=metadata, settings=settings, correlation_id=correlation_id)
 
 
+def _merge_and_request(
+    settings: Settings,
+    curated: ContainerClient,
+    daily: dict[str, dict],
+    common: dict,
+) -> list[MergeOutcome]:
+    """Merge every series into its shard (WRITE_CONCURRENCY shards at a time) and request their retrains.
+
+    Requests go out `batch_size` series per message as soon as their shards are written, so worker
+    processes start retraining while the rest of the upload is still being written. Every series of the
+    file is requested, changed or not: a retry of an upload whose merge had already landed must still
+    ask for its retrain, and a version already trained is skipped cheaply.
+    """
+    shards: dict[str, dict[str, dict]] = {}
+    for name in daily:
+        shards.setdefault(shard_of(name), {})[name] = daily[name]
+    order = list(shards)
+    random.shuffle(order)  # concurrent uploads meet on fewer shards at once
+    legacy = legacy_series(curated)
+    retrain = queue(settings.retrain_queue, settings)
+    batcher = Batcher(retrain.send_message, common, batch_size(len(daily)))
+
+    def write(shard: str) -> list[MergeOutcome]:
+        outcomes = merge_shard(curated, shard, shards[shard], legacy & shards[shard].keys())
+        batcher.add([{"series": o.series, "dataset_version": o.version} for o in outcomes])
+        return outcomes
+
+    with ThreadPoolExecutor(max_workers=WRITE_CONCURRENCY) as pool:
+        written = [outcome for outcomes in pool.map(write, order) for outcome in outcomes]
+    batcher.flush()
+    log.info("%d series in %d shards; %d retrain message(s)", len(written), len(order), batcher.sent)
+    return written
+
+
 def process_upload(
     name: str,
     data: bytes,
@@ -236,38 +280,21 @@ def process_upload(
     except UploadRejected as exc:
         return _reject(settings, result, exc, data=data, size=len(data), received_at=received_at, key=key)
 
-    with ThreadPoolExecutor(max_workers=WRITE_CONCURRENCY) as pool:
-        outcomes = list(
-            pool.map(
-                lambda s: merge_series(curated, s, parsed.daily[s], known_new=s not in manifest["series"]),
-                parsed.series,
-            )
-        )
-        manifest = update_manifest(curated, outcomes)
-        result.dataset_version = manifest["dataset_version"]
-        for outcome in outcomes:
-            result.series[outcome.series] = {
-                "version": outcome.version,
-                "rows": outcome.rows,
-                "added": outcome.added,
-                "updated": outcome.updated,
-                "changed": outcome.changed,
-            }
-        # Every series of the file is requested, changed or not: a retry of an upload whose merge had
-        # already landed must still ask for its retrain, and a version already trained is skipped cheaply.
-        retrain = queue(settings.retrain_queue, settings)
-        messages = [
-            {
-                "series": outcome.series,
-                "dataset_version": outcome.version,
-                "reason": "new-data",
-                "correlation_id": correlation_id,
-                "upload": archived_as,
-            }
-            for outcome in outcomes
-        ]
-        list(pool.map(lambda m: retrain.send_message(json.dumps(m).encode()), messages))
-    result.retrain_requests = messages
+    common = {"reason": "new-data", "correlation_id": correlation_id, "upload": archived_as}
+    outcomes = {o.series: o for o in _merge_and_request(settings, curated, parsed.daily, common)}
+    manifest = update_manifest(curated, list(outcomes.values()))
+    result.dataset_version = manifest["dataset_version"]
+    for outcome in (outcomes[name] for name in parsed.series):
+        result.series[outcome.series] = {
+            "version": outcome.version,
+            "rows": outcome.rows,
+            "added": outcome.added,
+            "updated": outcome.updated,
+            "changed": outcome.changed,
+        }
+    result.retrain_requests = [
+        {"series": name, "dataset_version": entry["version"], **common} for name, entry in result.series.items()
+    ]
     write_json(
         curated,
         receipt_name,

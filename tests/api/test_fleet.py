@@ -83,13 +83,12 @@ def test_a_page_costs_one_storage_call_whatever_the_estate(settings):
     assert [e["series"] for e in body["series"]][:2] == ["s0050", "s0051"] and len(service.requests) == 1
 
 
-def test_prefix_and_status_filters(settings, monkeypatch):
+def test_prefix_and_status_filters(settings):
     seed(settings, 30, statuses=("ok", "drift", "ok", "not-checked", "decay"))
     seed(settings, 4, prefix="other-")
     service = Service(settings)
     _, body = call(service, "series", prefix="other-", limit=50)
     assert [e["series"] for e in body["series"]] == [f"other-{i:04d}" for i in range(4)]
-    monkeypatch.setattr(fleet, "FILTER_PAGE", 7)  # the status scan crosses list pages and resumes inside one
     drifting, cursor = [], None
     while True:
         _, body = call(service, "series", status="drift", limit=2, **({"cursor": cursor} if cursor else {}))
@@ -101,6 +100,46 @@ def test_prefix_and_status_filters(settings, monkeypatch):
     assert drifting == [f"s{i:04d}" for i in range(1, 30, 5)]
     _, body = call(service, "series", status="not-checked", prefix="s", limit=100)
     assert [e["series"] for e in body["series"]] == [f"s{i:04d}" for i in range(3, 30, 5)]
+
+
+def test_a_status_page_costs_one_storage_call_and_follows_status_changes(settings):
+    seed(settings, 60, statuses=("ok", "drift", "ok"))
+    service = CountingService(settings)
+    status, body = call(service, "series", status="drift", limit=10)
+    assert status == 200 and len(body["series"]) == 10 and len(service.requests) == 1
+    assert [e["series"] for e in body["series"]] == [f"s{i:04d}" for i in range(1, 30, 3)]
+    monitoring = container(settings.monitoring_container, settings)
+    fleet.record_check(monitoring, {"series": "s0001", "status": "ok", "checked_at": "2026-02-01T00:00:00+00:00"})
+    fleet.record_champion(
+        monitoring, {"spec": {"name": "arima"}}, {"series": "s0004", "version": "v9", "promoted_at": "2026-02-01"}
+    )
+    _, body = call(service, "series", status="drift", limit=2)
+    assert [e["series"] for e in body["series"]] == ["s0004", "s0007"]
+    assert (body["series"][0]["champion"], body["series"][0]["model"]) == ("v9", "arima")  # the index copy follows
+    _, body = call(service, "series", status="ok", prefix="s0001", limit=5)
+    assert [(e["series"], e["checked_at"]) for e in body["series"]] == [("s0001", "2026-02-01T00:00:00+00:00")]
+
+
+def test_the_summary_repairs_the_status_index(settings):
+    seed(settings, 6, statuses=("ok", "drift"))
+    monitoring = container(settings.monitoring_container, settings)
+    monitoring.upload_blob(fleet.status_name("drift", "s0000"), b"", metadata={"status": "drift"})  # out of step
+    monitoring.delete_blob(fleet.status_name("drift", "s0003"))  # lost
+    monitoring.upload_blob(fleet.entry_name("t-old"), b"", metadata={"champion": "v1"})  # written before the index
+    service = Service(settings)
+    drifting = ["s0000", "s0001", "s0005"]
+    assert [e["series"] for e in call(service, "series", status="drift", limit=10)[1]["series"]] == drifting
+    fleet.summarize(monitoring)  # the HTTP path's recount leaves the index alone
+    assert [e["series"] for e in call(service, "series", status="drift", limit=10)[1]["series"]] == drifting
+    fleet.summarize(monitoring, repair=True)  # the timer's
+    assert [e["series"] for e in call(service, "series", status="drift", limit=10)[1]["series"]] == [
+        "s0001",
+        "s0003",
+        "s0005",
+    ]
+    not_checked = call(service, "series", status="not-checked", limit=10)[1]["series"]
+    assert [(e["series"], e["champion"]) for e in not_checked] == [("t-old", "v1")]
+    assert fleet.repair_index(monitoring, fleet.listing(monitoring, fleet.PREFIX)) == 0  # in step now
 
 
 @pytest.mark.parametrize(
@@ -211,3 +250,18 @@ def test_detailed_health_reports_poison_lags_and_corrupt_artifacts(settings):
     assert any("2 message(s) that failed for good" in p for p in body["problems"])
     assert any("corrupt" in p for p in body["problems"])
     assert body["containers"] == dict.fromkeys(settings.containers, "ok")
+
+
+def test_the_fleet_summary_timer_counts_and_repairs_the_status_index(app_env):
+    import azure.functions as func
+
+    from functions.fleet import fleet_summary
+
+    seed(app_env, 4, statuses=("ok", "decay"))
+    monitoring = container(app_env.monitoring_container, app_env)
+    monitoring.delete_blob(fleet.status_name("decay", "s0001"))
+    timer = func.timer.TimerRequest(past_due=False, schedule_status={}, schedule={})
+    fleet_summary.build().get_user_function()(timer=timer)
+    _, body = call(Service(app_env), "series", status="decay", limit=10)
+    assert [e["series"] for e in body["series"]] == ["s0001", "s0003"]
+    assert fleet.read_summary(monitoring)["counts"]["by_status"]["decay"] == 2

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from shared.errors import UploadRejected
 from shared.ingest import process_upload
-from shared.ingest.curated import deserialize, known_starts, read_manifest, series_blob
+from shared.ingest.curated import known_starts, read_manifest, read_series
 from shared.ingest.parse import parse_upload
 from shared.ingest.rules import UploadRules
 from shared.storage import container, queue
@@ -131,7 +131,7 @@ def test_an_upload_either_lands_plausible_finite_days_or_only_adds_to_quarantine
     today = date.today()
     manifest = read_manifest(curated)
     for series in result.series:
-        days = deserialize(curated.download_blob(series_blob(series)).readall())
+        days = read_series(curated, series).days
         assert all(math.isfinite(v) and v >= 0 for v in days.values())
         assert all(date(2000, 1, 1) <= d <= today + timedelta(days=1) for d in days)
         assert known_starts(manifest)[series] == min(days)

@@ -9,7 +9,7 @@ import pytest
 
 from localrun.sample import monthly_files
 from shared.ingest import process_upload
-from shared.ingest.curated import content_version, merge_series, read_manifest, read_series, serialize
+from shared.ingest.curated import content_version, merge_series, read_manifest, read_series, serialize, shard_of
 from shared.ingest.parse import parse_upload
 from shared.storage import container, queue
 
@@ -58,7 +58,7 @@ def test_accepted_month_is_archived_curated_and_requests_one_retrain(settings):
 def test_malformed_file_is_quarantined_and_changes_nothing_else(settings, bad):
     land(settings, *MONTHS[0])
     curated = container(settings.curated_container, settings)
-    before_series = curated.download_blob("series/total.csv").readall()
+    before_series = curated.download_blob(shard_of("total")).readall()
     before_manifest = read_manifest(curated)
     archive_before = {
         n: container(settings.archive_container, settings).download_blob(n).readall()
@@ -72,7 +72,7 @@ def test_malformed_file_is_quarantined_and_changes_nothing_else(settings, bad):
     assert quarantine.download_blob(result.quarantined_as).readall() == data
     report = json.loads(quarantine.download_blob(f"{result.quarantined_as}.error.json").readall())
     assert report["file"] == bad and report["problems"] and report["archived_as"] == result.archived_as
-    assert curated.download_blob("series/total.csv").readall() == before_series
+    assert curated.download_blob(shard_of("total")).readall() == before_series
     assert read_manifest(curated)["dataset_version"] == before_manifest["dataset_version"]
     assert len(retrain_messages(settings)) == 1
     archive = container(settings.archive_container, settings)
