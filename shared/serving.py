@@ -204,15 +204,16 @@ def degraded_series(settings: Settings | None = None) -> list[str]:
 
 
 def raise_missing(settings: Settings, series: str) -> NoReturn:
-    """For a series without a champion: NoModelYet if it has data, SeriesNotFound if it was never ingested."""
-    from shared.ingest.curated import read_manifest
+    """For a series without a champion: NoModelYet if it has data, SeriesNotFound if it was never ingested.
+
+    One read of the series' own shard, whatever the size of the estate (`GET /api/series` lists the series).
+    """
+    from shared.ingest.curated import read_series
     from shared.storage import bounded_container
 
-    manifest = read_manifest(bounded_container(settings.curated_container, settings))
-    if series in manifest["series"]:
+    if read_series(bounded_container(settings.curated_container, settings), series) is not None:
         raise NoModelYet(f"series {series} has data but no model yet; the first retrain is queued or running")
-    known = ", ".join(sorted(manifest["series"])) or "none yet"
-    raise SeriesNotFound(f"unknown series {series}; known series: {known}")
+    raise SeriesNotFound(f"unknown series {series}")
 
 
 def _interval_source(levels: list[int], level: float) -> tuple[int, float]:

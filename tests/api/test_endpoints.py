@@ -81,6 +81,8 @@ def test_unknown_series_is_404_and_series_without_model_is_503(settings, service
     process_upload("m.csv", b"date,value\n2024-01-01,5\n", settings=settings)
     status, body = call(service, "forecast", series="total")
     assert status == 503 and body["error"] == "no model yet"
+    status, body = call(service, "forecast", series="nope")
+    assert (status, body["detail"]) == (404, "unknown series nope")  # the estate's other series are not listed
 
 
 def test_models_marks_the_champion(settings, service):
