@@ -24,14 +24,10 @@ ML_TOLERANCE = 1e-6  # relative change of the likelihood sum of squares / parame
 
 def pacf_to_poly(r: np.ndarray) -> np.ndarray:
     """Coefficients phi of a stationary AR polynomial 1 - sum(phi_i B^i) from partial autocorrelations."""
-    n = len(r)
-    phi = np.empty(n)
-    for k in range(n):
-        rk = r[k]
-        if k:
-            phi[:k] -= rk * phi[k - 1 :: -1]
-        phi[k] = rk
-    return phi
+    phi: list[float] = []
+    for rk in np.asarray(r, dtype=float).tolist():  # Durbin-Levinson on Python floats: orders are tiny
+        phi = [a - rk * b for a, b in zip(phi, reversed(phi), strict=True)] + [rk]
+    return np.array(phi)
 
 
 def lag_poly(coef: np.ndarray, step: int, sign: float) -> np.ndarray:

@@ -77,12 +77,12 @@ class EtsLikelihood:
         """Vector z with n/2 log(sum(z^2) / n) equal to the negative concentrated log-likelihood."""
         self.func(vec, self.y, self.yhat, self.xhat, self.is_fixed, self.fixed_values, True, True)
         if self.error == "mul":
-            if np.any(self.yhat <= 0):
+            if (self.yhat <= 0).any():
                 return self.bad
-            z = (self.y - self.yhat) / self.yhat * np.exp(np.mean(np.log(self.yhat)))
+            z = (self.y - self.yhat) / self.yhat * np.exp(np.log(self.yhat).mean())
         else:
             z = self.y - self.yhat
-        return z if np.all(np.isfinite(z)) else self.bad
+        return z if np.isfinite(z).all() else self.bad
 
     def nll(self, vec: np.ndarray) -> float:
         """Negative concentrated log-likelihood (constants dropped) of an internal parameter vector."""
