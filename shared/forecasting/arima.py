@@ -227,9 +227,9 @@ def ml_residuals(order: Order, theta: np.ndarray, w: np.ndarray) -> np.ndarray:
         u, v = exact_innovations(w - c, ar, ma)
     except (np.linalg.LinAlgError, ZeroDivisionError):  # parameters on the edge of the stationary region
         return np.full(len(w), 1e6)
-    if np.any(v <= 0) or not np.all(np.isfinite(u)):
+    if (v <= 0).any() or not np.isfinite(u).all():
         return np.full(len(w), 1e6)
-    return u / np.sqrt(v) * np.exp(0.5 * np.mean(np.log(v)))
+    return u / np.sqrt(v) * np.exp(0.5 * np.log(v).mean())
 
 
 def fit_ml(order: Order, w: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, float, float]:
