@@ -45,12 +45,13 @@ def conformal_factor(k: np.ndarray, level: float) -> float:
     return float(max(finite[rank - 1], 1e-6))
 
 
-def calibrate(wf: WindowForecasts) -> dict:
+def calibrate(wf: WindowForecasts, prior_windows: int = PRIOR_WINDOWS) -> dict:
     """Interval method for a spec from its backtest: each level scaled by a shrunk split-conformal factor.
 
     The conformal factor of a level is the one that would have given its nominal coverage over the backtest
     windows; it is applied as factor ** weight with weight = windows / (windows + PRIOR_WINDOWS), so few
-    windows move the model's intervals a little (wider or narrower) and many windows nearly all the way.
+    windows move the model's intervals a little (wider or narrower) and many windows nearly all the way
+    (`prior_windows` other than PRIOR_WINDOWS is for studies).
     Returns the spec's `interval` entry: method ("scaled", or "model" without backtest points), the factor
     per calibration level, the weight and the raw backtest coverage.
     """
@@ -58,7 +59,7 @@ def calibrate(wf: WindowForecasts) -> dict:
     points = int(sum(len(a) for a in wf.actuals))
     if points == 0:
         return {"method": "model", "backtest_coverage": raw, "points": points}
-    weight = len(wf.actuals) / (len(wf.actuals) + PRIOR_WINDOWS)
+    weight = len(wf.actuals) / (len(wf.actuals) + prior_windows)
     factors = [
         math.exp(weight * math.log(conformal_factor(needed_factors(wf, level), level))) for level in BACKTEST_LEVELS
     ]

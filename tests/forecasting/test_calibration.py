@@ -60,6 +60,14 @@ def test_too_wide_intervals_are_narrowed():
     assert factor(interval) == pytest.approx(0.5 ** interval["weight"], rel=0.15)
 
 
+def test_the_prior_weight_sets_how_far_the_backtest_moves_the_intervals():
+    wf = windows_with_sd(2.0, 1.0)
+    full, none = calibrate(wf, prior_windows=0), calibrate(wf, prior_windows=10**9)
+    assert full["weight"] == 1.0 and factor(full) == pytest.approx(2.0, rel=0.25)
+    assert factor(none) == pytest.approx(1.0, abs=1e-6)
+    assert factor(none) < factor(calibrate(wf)) < factor(full)
+
+
 def test_without_backtest_points_the_model_intervals_stay():
     assert calibrate(WindowForecasts({"name": "test"}))["method"] == "model"
 
