@@ -170,6 +170,8 @@ def combination_rules(sel, h: int) -> dict[str, tuple]:
     three = ["arima", "ets", "theta"]
     four = [*three, "snaive"]
     ranked = sorted(mase, key=mase.get)
+    winner = sel.backtest["selected"]
+    pair = sorted(("arima", "ets"), key=lambda n: n != winner)  # the member the selection chose first
     rules = {
         "mean arima+ets": weighted(["arima", "ets"], [1, 1]),
         "mean arima+ets+theta": weighted(three, [1, 1, 1]),
@@ -177,6 +179,8 @@ def combination_rules(sel, h: int) -> dict[str, tuple]:
         "median of all four": median(four),
         "inverse-MASE arima+ets+theta": weighted(three, [1 / mase[n] for n in three]),
         "inverse-MASE^2 arima+ets+theta": weighted(three, [1 / mase[n] ** 2 for n in three]),
+        "inverse-MASE arima+ets": weighted(["arima", "ets"], [1 / mase[n] for n in ("arima", "ets")]),
+        "selected, a member mixed 3:1 with the other": weighted(pair, [3, 1] if winner in pair else [1, 1]),
         "mean of the best two by MASE": weighted(ranked[:2], [1, 1]),
         "lowest backtest MASE": weighted(ranked[:1], [1]),
     }
@@ -204,11 +208,11 @@ def summary_table(freq: str, n: int, h: int, m: int, rows: dict, chosen: dict) -
     print(f"\n{freq}: {n} series, horizon {h}, season {m}; selected: {chosen}")
     peers = [name for name in rows if name in (*PEERS, PEER_MEAN)]
     best = min((np.mean([r[0] for r in rows[p]]) for p in peers), default=np.nan)
-    print(f"{'model':34s} {'MASE':>6s} {'ratio':>6s} {'cov95':>6s} {'SPL':>6s} {'CPU s':>7s}")
+    print(f"{'model':44s} {'MASE':>6s} {'ratio':>6s} {'cov95':>6s} {'SPL':>6s} {'CPU s':>7s}")
     for name, values in rows.items():
         mean = np.array(values).mean(axis=0)
         ratio = mean[0] / best if np.isfinite(best) else float("nan")
-        print(f"{name:34s} {mean[0]:6.3f} {ratio:6.3f} {mean[1]:6.3f} {mean[2]:6.3f} {mean[3]:7.3f}")
+        print(f"{name:44s} {mean[0]:6.3f} {ratio:6.3f} {mean[1]:6.3f} {mean[2]:6.3f} {mean[3]:7.3f}")
 
 
 def main() -> None:
