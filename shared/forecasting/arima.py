@@ -19,7 +19,7 @@ from .optim import minimize_squares
 from .private_api import innovations
 
 CSS_TOLERANCE = 1e-4  # CSS ranks orders and starts the ML fit: a loose stop is enough
-ML_TOLERANCE = 1e-6  # relative change of the likelihood sum of squares / parameters that ends the ML fit
+ML_TOLERANCE = 1e-4  # relative change of the sum of squares / parameters ending the ML fit (bench/README.md)
 
 
 def pacf_to_poly(r: np.ndarray) -> np.ndarray:

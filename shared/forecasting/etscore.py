@@ -20,7 +20,7 @@ SMOOTHING_BOUNDS = (1e-4, 0.9999)  # alpha, beta* = beta/alpha and gamma* = gamm
 DAMPING_BOUNDS = (0.8, 0.98)
 START = {"alpha": 0.2, "beta": 0.1, "gamma": 0.1, "phi": 0.95}
 PENALTY = 1e12  # squared residual for parameter sets that make a multiplicative model undefined
-TOLERANCE = 1e-6  # relative change in the sum of squares / parameters at which the joint fit stops
+TOLERANCE = 1e-4  # relative change in the sum of squares / parameters at which the joint fit stops (bench/README.md)
 RANKING_TOLERANCE = 1e-4  # looser for stage 1, whose likelihood only ranks forms
 
 
