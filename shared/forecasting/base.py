@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -28,11 +29,17 @@ def check_levels(levels: Sequence[float]) -> list[float]:
     return out
 
 
+@lru_cache(maxsize=64)
+def normal_quantile(level: float) -> float:
+    """Two-sided Gaussian quantile of a `level`% interval (cached: scipy's `ppf` costs far more than its use)."""
+    return float(norm.ppf(0.5 + level / 200))
+
+
 def normal_bounds(mean: np.ndarray, sd: np.ndarray, levels: Sequence[float]) -> Bounds:
     """Gaussian interval bounds around `mean` with standard deviation `sd` for each level."""
     out = {}
     for level in levels:
-        z = norm.ppf(0.5 + level / 200)
+        z = normal_quantile(level)
         out[level] = (mean - z * sd, mean + z * sd)
     return out
 

@@ -20,7 +20,7 @@ SMOOTHING_BOUNDS = (1e-4, 0.9999)  # alpha, beta* = beta/alpha and gamma* = gamm
 DAMPING_BOUNDS = (0.8, 0.98)
 START = {"alpha": 0.2, "beta": 0.1, "gamma": 0.1, "phi": 0.95}
 PENALTY = 1e12  # squared residual for parameter sets that make a multiplicative model undefined
-TOLERANCE = 1e-6  # relative change in the sum of squares / parameters at which the joint fit stops
+TOLERANCE = 1e-4  # relative change in the sum of squares / parameters at which the joint fit stops (bench/README.md)
 RANKING_TOLERANCE = 1e-4  # looser for stage 1, whose likelihood only ranks forms
 
 
@@ -43,6 +43,7 @@ class EtsLikelihood:
         self.fixed_values = np.zeros(6 + self.m)
         self.bad = np.full(n, np.sqrt(PENALTY))
         self.names = ["alpha"] + ["beta"] * bool(trend) + ["gamma"] * bool(seasonal) + ["phi"] * self.damped
+        self.slots = [("alpha", "beta", "gamma", "phi").index(name) for name in self.names]  # places in `internal`
         self.scale = float(np.std(y)) or float(np.mean(np.abs(y))) or 1.0
         self.level0, self.trend0, self.season0 = self._heuristic_states()
 
@@ -69,20 +70,23 @@ class EtsLikelihood:
 
     def internal(self, smoothing: np.ndarray, level: float, trend: float, season: np.ndarray) -> np.ndarray:
         """statsmodels' internal vector (alpha, beta*, gamma*, phi, l, b, s[-1], ..., s[-m])."""
-        values = dict(zip(self.names, smoothing, strict=True))
-        head = [values["alpha"], values.get("beta", 0.0), values.get("gamma", 0.0), values.get("phi", 1.0)]
-        return np.concatenate([head, [level, trend], season[::-1]])
+        vec = np.empty(6 + len(season))
+        vec[:4] = (0.0, 0.0, 0.0, 1.0)  # beta*, gamma* and phi of a form without them
+        vec[self.slots] = smoothing
+        vec[4], vec[5] = level, trend
+        vec[6:] = season[::-1]
+        return vec
 
     def residuals(self, vec: np.ndarray) -> np.ndarray:
         """Vector z with n/2 log(sum(z^2) / n) equal to the negative concentrated log-likelihood."""
         self.func(vec, self.y, self.yhat, self.xhat, self.is_fixed, self.fixed_values, True, True)
         if self.error == "mul":
-            if np.any(self.yhat <= 0):
+            if (self.yhat <= 0).any():
                 return self.bad
-            z = (self.y - self.yhat) / self.yhat * np.exp(np.mean(np.log(self.yhat)))
+            z = (self.y - self.yhat) / self.yhat * np.exp(np.log(self.yhat).mean())
         else:
             z = self.y - self.yhat
-        return z if np.all(np.isfinite(z)) else self.bad
+        return z if np.isfinite(z).all() else self.bad
 
     def nll(self, vec: np.ndarray) -> float:
         """Negative concentrated log-likelihood (constants dropped) of an internal parameter vector."""
@@ -96,8 +100,10 @@ class EtsLikelihood:
         """All m seasonal states from m-1 free ones, normalized to sum 0 (additive) or mean 1 (multiplicative)."""
         if not self.seasonal:
             return np.zeros(1)
-        last = self.m - free.sum() if self.seasonal == "mul" else -free.sum()
-        return np.append(free, last)
+        out = np.empty(len(free) + 1)
+        out[:-1] = free
+        out[-1] = self.m - free.sum() if self.seasonal == "mul" else -free.sum()
+        return out
 
     def estimate(self, joint: bool = True, previous: dict | None = None) -> dict:
         """Maximum-likelihood smoothing parameters (and, if `joint`, initial states).

@@ -43,6 +43,7 @@ class Selection:
     failures: dict  # families that failed, by cause ("engine" faults vs "data"), see `count_failures`
     fallback: dict | None = None  # set when the series is too short for selection: why, and what is needed
     fits: dict | None = None  # each family's model fitted on all of y (not stored; for studies and reports)
+    windows: dict | None = None  # each candidate's backtest window forecasts (not stored; for studies)
 
 
 def validate_training_series(y: pd.Series) -> pd.Series:
@@ -268,4 +269,5 @@ def select_model(y: pd.Series, *, champion_spec: dict | None = None, horizon: in
         backtest=json_safe(backtest),
         failures=json_safe(count_failures(candidates, windows)),
         fits=fits,
+        windows=windows,
     )

@@ -9,7 +9,7 @@ import pytest
 from shared.forecasting import fit_spec
 from shared.forecasting.backtest import BACKTEST_LEVELS, WindowForecasts
 from shared.forecasting.base import normal_bounds
-from shared.forecasting.calibration import apply, calibrate, pooled_coverage
+from shared.forecasting.calibration import PRIOR_WINDOWS, apply, calibrate, pooled_coverage
 
 
 def windows_with_sd(true_sd: float, model_sd: float, n_windows: int = 8, h: int = 25) -> WindowForecasts:
@@ -25,27 +25,51 @@ def windows_with_sd(true_sd: float, model_sd: float, n_windows: int = 8, h: int 
     return wf
 
 
-def test_well_calibrated_intervals_are_kept():
+def factor(interval: dict, level: float = 95.0) -> float:
+    return interval["factors"][interval["levels"].index(level)]
+
+
+def test_well_calibrated_intervals_are_barely_moved():
     interval = calibrate(windows_with_sd(1.0, 1.0))
-    assert interval["method"] == "model"
+    assert interval["method"] == "scaled"
+    assert all(0.9 <= k <= 1.1 for k in interval["factors"])
 
 
-def test_too_narrow_intervals_are_widened_to_nominal_coverage():
+def test_too_narrow_intervals_are_widened_by_the_shrunk_conformal_factor():
     wf = windows_with_sd(2.0, 1.0)
     assert pooled_coverage(wf, 95.0) < 0.85
     interval = calibrate(wf)
-    assert interval["method"] == "scaled"
-    factor95 = interval["factors"][interval["levels"].index(95.0)]
-    assert factor95 == pytest.approx(2.0, rel=0.25)
+    assert interval["weight"] == pytest.approx(8 / (8 + PRIOR_WINDOWS))
+    assert factor(interval) == pytest.approx(2.0 ** interval["weight"], rel=0.15)  # 2x too narrow, half-way
+    assert pooled_coverage(wf, 95.0) < pooled_coverage(apply(wf, interval), 95.0) < 0.95
+
+
+def test_many_windows_calibrate_to_nominal_coverage():
+    wf = windows_with_sd(2.0, 1.0, n_windows=80)
+    interval = calibrate(wf)
+    assert interval["weight"] > 0.9
     calibrated = apply(wf, interval)
-    assert 0.93 <= pooled_coverage(calibrated, 95.0) <= 0.98
-    assert 0.76 <= pooled_coverage(calibrated, 80.0) <= 0.85
+    assert 0.92 <= pooled_coverage(calibrated, 95.0) <= 0.98
+    assert 0.74 <= pooled_coverage(calibrated, 80.0) <= 0.85
 
 
 def test_too_wide_intervals_are_narrowed():
     interval = calibrate(windows_with_sd(0.5, 1.0))
     assert interval["method"] == "scaled"
-    assert interval["factors"][interval["levels"].index(95.0)] < 0.7
+    assert factor(interval) < 0.8
+    assert factor(interval) == pytest.approx(0.5 ** interval["weight"], rel=0.15)
+
+
+def test_the_prior_weight_sets_how_far_the_backtest_moves_the_intervals():
+    wf = windows_with_sd(2.0, 1.0)
+    full, none = calibrate(wf, prior_windows=0), calibrate(wf, prior_windows=10**9)
+    assert full["weight"] == 1.0 and factor(full) == pytest.approx(2.0, rel=0.25)
+    assert factor(none) == pytest.approx(1.0, abs=1e-6)
+    assert factor(none) < factor(calibrate(wf)) < factor(full)
+
+
+def test_without_backtest_points_the_model_intervals_stay():
+    assert calibrate(WindowForecasts({"name": "test"}))["method"] == "model"
 
 
 def test_recorded_calibration_scales_predictions(monthly):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import logging
@@ -12,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shared.forecasting import fit_spec, select_model
+from shared.forecasting import calibration, fit_spec, select_model
 from shared.forecasting.arima import Arima
 from shared.forecasting.families import FAMILIES, build
 from shared.forecasting.selection import rank
@@ -35,6 +36,19 @@ def test_selection_scores_every_candidate_on_shared_windows(monthly):
     assert frame.index[0] == monthly.index[-1] + pd.offsets.MonthBegin(1) and len(frame) == 18
     # Seasonal data: every serious candidate beats the naive baseline's scale.
     assert sel.candidates[best]["mase"] < 1.0
+
+
+def test_the_selected_intervals_are_calibrated_on_the_selected_backtest_windows(monthly):
+    sel = select_model(monthly)
+    chosen = sel.backtest["selected"]
+    assert set(sel.windows) == set(sel.candidates)
+    expected = calibration.calibrate(sel.windows[chosen])
+    assert sel.spec["interval"]["factors"] == pytest.approx(expected["factors"])
+    assert sel.spec["interval"]["weight"] == pytest.approx(4 / (4 + calibration.PRIOR_WINDOWS))
+    raw = copy.copy(sel.model).with_interval({"method": "model"}).predict(18, (95,))
+    served = sel.model.predict(18, (95,))
+    factor95 = np.interp(95.0, expected["levels"], expected["factors"])
+    np.testing.assert_allclose(served["upper_95"] - served["mean"], factor95 * (raw["upper_95"] - raw["mean"]))
 
 
 @pytest.mark.slow
