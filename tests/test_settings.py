@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from shared.monitoring.config import MonitorSettings, monitor_settings_from_env
 from shared.settings import Settings, from_env, setting, settings_from_env, to_env
 
 
@@ -12,29 +13,52 @@ def test_defaults_and_the_storage_connection():
     assert settings == Settings(storage_connection_string="UseDevelopmentStorage=true", storage_account_name=None)
 
 
-def test_values_round_trip_through_app_settings():
-    settings = Settings(
-        storage_connection_string="conn",
-        storage_account_name=None,
-        curated_container="curated-x",
-        max_upload_bytes=1024,
-        champion_cache_seconds=0,
-    )
-    assert settings_from_env(settings.as_env()) == settings
+def test_monitor_defaults():
+    settings = monitor_settings_from_env({})
+    assert settings == MonitorSettings(window=None, cooldown_hours=24.0, webhook_url=None, webhook_timeout=5.0)
 
 
 @pytest.mark.parametrize(
-    ("name", "value", "message"),
+    ("settings", "read"),
     [
-        ("MAX_UPLOAD_BYTES", "0", "MAX_UPLOAD_BYTES must be at least 1, got '0'"),
-        ("MAX_UPLOAD_BYTES", "lots", "MAX_UPLOAD_BYTES must be an integer, got 'lots'"),
-        ("CHAMPION_CACHE_SECONDS", "-2", "CHAMPION_CACHE_SECONDS must be at least 0"),
-        ("UPLOAD_MAX_FUTURE_DAYS", "1.5", "UPLOAD_MAX_FUTURE_DAYS must be an integer"),
+        (
+            Settings(
+                storage_connection_string="conn",
+                storage_account_name=None,
+                curated_container="curated-x",
+                max_upload_bytes=1024,
+                champion_cache_seconds=0,
+            ),
+            settings_from_env,
+        ),
+        (
+            MonitorSettings(window=14, cooldown_hours=6.5, webhook_url="https://hooks.example/x", webhook_timeout=2),
+            monitor_settings_from_env,
+        ),
     ],
 )
-def test_bad_values_name_the_setting(name, value, message):
+def test_values_round_trip_through_app_settings(settings, read):
+    assert read(settings.as_env()) == settings
+
+
+@pytest.mark.parametrize(
+    ("read", "name", "value", "message"),
+    [
+        (settings_from_env, "MAX_UPLOAD_BYTES", "0", "MAX_UPLOAD_BYTES must be at least 1, got '0'"),
+        (settings_from_env, "MAX_UPLOAD_BYTES", "lots", "MAX_UPLOAD_BYTES must be an integer, got 'lots'"),
+        (settings_from_env, "CHAMPION_CACHE_SECONDS", "-2", "CHAMPION_CACHE_SECONDS must be at least 0"),
+        (settings_from_env, "UPLOAD_MAX_FUTURE_DAYS", "1.5", "UPLOAD_MAX_FUTURE_DAYS must be an integer"),
+        (monitor_settings_from_env, "DRIFT_WINDOW", "3", "DRIFT_WINDOW must be at least 7"),
+        (monitor_settings_from_env, "DRIFT_WINDOW", "four", "DRIFT_WINDOW must be an integer"),
+        (monitor_settings_from_env, "DRIFT_COOLDOWN_HOURS", "-1", "DRIFT_COOLDOWN_HOURS must be at least 0"),
+        (monitor_settings_from_env, "DRIFT_COOLDOWN_HOURS", "soon", "DRIFT_COOLDOWN_HOURS must be a number"),
+        (monitor_settings_from_env, "DRIFT_WEBHOOK_URL", "ftp://example/x", "DRIFT_WEBHOOK_URL must be an http"),
+        (monitor_settings_from_env, "DRIFT_WEBHOOK_TIMEOUT_SECONDS", "0", "TIMEOUT_SECONDS must be at least 0.1"),
+    ],
+)
+def test_bad_values_name_the_setting(read, name, value, message):
     with pytest.raises(ValueError, match=message):
-        settings_from_env({name: value})
+        read({name: value})
 
 
 @dataclass(frozen=True)
