@@ -194,15 +194,10 @@ def handle_message(
     try:
         body = parse_message(raw)
         requests = expand(body)
-    except UnprocessableRequest as exc:
-        send_to_poison(raw, str(exc), settings, message_id=message_id, dequeue_count=dequeue_count)
-        return [RetrainOutcome("poisoned", str(exc), "", "")]
-    if BATCH_KEY not in body:
-        try:
+        if BATCH_KEY not in body:
             return [handle_request(body, settings=settings, correlation_id=message_id)]
-        except UnprocessableRequest as exc:
-            send_to_poison(raw, str(exc), settings, message_id=message_id, dequeue_count=dequeue_count)
-            return [RetrainOutcome("poisoned", str(exc), "", "")]
+    except UnprocessableRequest as exc:
+        return [_poisoned(raw, exc, settings, message_id, dequeue_count)]
     if dequeue_count is not None and dequeue_count > 1:
         log.warning("retrain batch %s delivered again: split into %d single requests", message_id, len(requests))
         return [requeue(request, settings, "batch delivered again") for request in requests]
@@ -215,12 +210,18 @@ def _isolated(request: dict, settings: Settings, message_id: str | None, dequeue
     try:
         return handle_request(request, settings=settings, correlation_id=message_id)
     except UnprocessableRequest as exc:
-        send_to_poison(json.dumps(request).encode(), str(exc), settings, message_id=message_id,
-                       dequeue_count=dequeue_count)  # fmt: skip
-        return RetrainOutcome("poisoned", str(exc), "", "")
+        return _poisoned(json.dumps(request).encode(), exc, settings, message_id, dequeue_count)
     except Exception as exc:
         log.exception("retrain of %s in batch %s failed; sent again on its own", request.get("series"), message_id)
         return requeue(request, settings, f"{type(exc).__name__}: {exc}")
+
+
+def _poisoned(
+    raw: bytes, exc: UnprocessableRequest, settings: Settings, message_id: str | None, dequeue_count: int | None
+) -> RetrainOutcome:
+    """Send a request that can never succeed to poison at once, with the reason."""
+    send_to_poison(raw, str(exc), settings, message_id=message_id, dequeue_count=dequeue_count)
+    return RetrainOutcome("poisoned", str(exc), "", "")
 
 
 def requeue(request: dict, settings: Settings, reason: str) -> RetrainOutcome:

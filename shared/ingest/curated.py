@@ -118,15 +118,13 @@ def _read_shard(client: ContainerClient, shard: str) -> tuple[dict, str | None]:
 
 def read_series(client: ContainerClient, series: str) -> CuratedSeries | None:
     """The series from its shard, else from its blob of the layout before shards, else None."""
-    document, etag = _read_shard(client, shard_of(series))
-    item = document["series"].get(series)
-    if item is not None:
-        return _from_item(series, item, etag)
-    return _read_legacy(client, series)
+    [(_, stored)] = read_many(client, [series])
+    return stored
 
 
 def read_many(client: ContainerClient, names: Iterable[str]) -> Iterator[tuple[str, CuratedSeries | None]]:
-    """(name, `read_series` of it) for each name, shard by shard, so each shard is read once (for exports)."""
+    """(name, the series from its shard, else from its blob of the layout before shards, else None) for each
+    name, shard by shard, so each shard is read once."""
     by_shard: dict[str, list[str]] = {}
     for name in names:
         by_shard.setdefault(shard_of(name), []).append(name)
@@ -214,15 +212,11 @@ def update_manifest(client: ContainerClient, items: list[MergeOutcome] | list[st
     record their series in any order and a lost race costs one manifest read and write, nothing per
     series.
     """
-    entries = {}
-    for item in items:
-        if isinstance(item, MergeOutcome):
-            entries[item.series] = item.entry
-        else:
-            stored = read_series(client, item)
-            if stored is None:
-                raise ValueError(f"series {item} is not in the curated dataset")
-            entries[item] = entry_of(stored)
+    entries = {item.series: item.entry for item in items if isinstance(item, MergeOutcome)}
+    for name, stored in read_many(client, [item for item in items if not isinstance(item, MergeOutcome)]):
+        if stored is None:
+            raise ValueError(f"series {name} is not in the curated dataset")
+        entries[name] = entry_of(stored)
 
     def change(manifest: dict | None) -> dict:
         manifest = manifest or {"series": {}}
