@@ -12,7 +12,7 @@ from .ets import Ets, auto_ets
 from .fallback import Fallback
 from .frequency import infer_frequency, season_length
 from .naive import SeasonalNaive
-from .theta import Theta
+from .theta import Theta, auto_theta
 
 MODELS = {cls.name: cls for cls in (SeasonalNaive, Arima, Ets, Theta, Combination, Fallback)}
 FAMILIES = ("arima", "ets", "theta", "snaive")  # candidates resolved from data; "combo" is built from them
@@ -28,15 +28,14 @@ def build(spec: dict):
 
 
 def resolve_fit(family: str, y: pd.Series, freq: str) -> tuple[dict, Forecaster]:
-    """Concrete spec of a family on this series (ARIMA orders, ETS form, Theta seasonality, naive period)
-    and the model with that spec fitted on all of y, a by-product of choosing the spec."""
+    """Concrete spec of a family on this series (ARIMA orders, ETS form, theta method and seasonality, naive
+    period) and the model with that spec fitted on all of y, a by-product of choosing the spec."""
     if family == "arima":
         return auto_arima(y, freq)
     if family == "ets":
         return auto_ets(y, freq)
     if family == "theta":
-        fit = Theta({"name": "theta", "freq": freq, "deseasonalize": "auto"}).fit(y)
-        return fit.spec, fit
+        return auto_theta(y, freq)
     if family == "snaive":
         fit = SeasonalNaive({"name": "snaive", "freq": freq, "period": season_length(freq)}).fit(y)
         return fit.spec, fit
