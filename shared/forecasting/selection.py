@@ -23,10 +23,17 @@ logger = logging.getLogger(__name__)
 
 MIN_OBSERVATIONS = 1  # shorter than a backtest window still gets the cold-start fallback (fallback.py)
 COMBO_MEMBERS = ("arima", "ets")  # the combination averages these (the two best others if one is missing)
+# Theta joins the combination when it deseasonalizes: its classical decomposition is a seasonal model of
+# another kind than ARIMA's and ETS's. Without a season it is SES with drift, close to forms the other two
+# already search, and on the held-out yearly sets it lowered the combination's accuracy (bench/README.md).
+SEASONAL_MEMBER = "theta"
 # A combination member replaces the combination only if its backtest MASE is lower by this fraction:
 # 10% when the backtest has few windows (monthly, quarterly, yearly defaults), 2% with 6 or more.
 COMBO_PREFERENCE = {"few_windows": 0.10, "many_windows": 0.02}
 MANY_WINDOWS = 6
+# Backtest windows one period apart (the yearly plan) share all but one point of their validation parts, so
+# their MASEs are nearly one number: there a member never replaces the combination (bench/README.md).
+MIN_OVERRIDE_STEP = 2
 
 
 @dataclass
@@ -77,23 +84,28 @@ def strip(spec: dict) -> dict:
     return {k: v for k, v in spec.items() if k != "interval"}
 
 
-def _combo_members(windows: dict[str, WindowForecasts], mase: dict[str, float]) -> list[str]:
-    """COMBO_MEMBERS when both were backtested, otherwise the two non-baseline candidates with lowest MASE."""
+def _combo_members(windows: dict[str, WindowForecasts], mase: dict[str, float], specs: dict[str, dict]) -> list[str]:
+    """COMBO_MEMBERS when both were backtested, with SEASONAL_MEMBER if its spec deseasonalizes; otherwise
+    the two non-baseline candidates with lowest MASE."""
     if all(n in windows for n in COMBO_MEMBERS):
-        return list(COMBO_MEMBERS)
+        seasonal = SEASONAL_MEMBER in windows and bool(specs.get(SEASONAL_MEMBER, {}).get("deseasonalize"))
+        return [*COMBO_MEMBERS, *([SEASONAL_MEMBER] if seasonal else [])]
     others = sorted((n for n in windows if n != "snaive"), key=lambda n: mase[n])
     return others[:2]
 
 
-def rank(candidates: dict[str, dict]) -> list[str]:
-    """Candidates in order of preference: the combination first, unless one of its members has a backtest
-    MASE lower by COMBO_PREFERENCE, in which case that member; then the rest by MASE.
+def rank(candidates: dict[str, dict], step: int | None = None) -> list[str]:
+    """Candidates in order of preference: the combination first, unless one of its COMBO_MEMBERS (or, in a
+    combination without them, one of its members) has a backtest MASE lower by COMBO_PREFERENCE, in which
+    case that member; then the rest by MASE.
 
     Picking the single lowest backtest MASE over-fits the few windows of a short series: on held-out
     monthly, quarterly and yearly series (4 windows each) the combination is more accurate on average,
     and a non-member (Theta, seasonal naive) that wins the backtest loses out of sample more often than
-    not (bench/README.md); those remain scored benchmarks and fallbacks. With MANY_WINDOWS or more
-    windows (daily and weekly defaults) the backtest is trusted more and the margin is small.
+    not (bench/README.md); those remain scored benchmarks and fallbacks, and Theta, when it is a member of
+    the combination, does not replace it (letting it did worse on the calibration half). With MANY_WINDOWS
+    or more windows (daily and weekly defaults) the backtest is trusted more and the margin is small. With
+    windows `step` < MIN_OVERRIDE_STEP periods apart the combination always stays first.
     """
     scored = {n: c["mase"] for n, c in candidates.items() if "mase" in c}
     windows = max((c.get("windows", 0) for c in candidates.values()), default=0)
@@ -102,8 +114,10 @@ def rank(candidates: dict[str, dict]) -> list[str]:
     if "combo" not in scored:
         return order
     members = [m["name"] for m in candidates["combo"]["spec"]["members"] if m["name"] in scored]
+    members = [n for n in members if n in COMBO_MEMBERS] or members
     best = min(members, key=lambda n: scored[n])
-    first = best if scored[best] < (1 - margin) * scored["combo"] else "combo"
+    trusted = step is None or step >= MIN_OVERRIDE_STEP
+    first = best if trusted and scored[best] < (1 - margin) * scored["combo"] else "combo"
     return [first] + [n for n in order if n != first]
 
 
@@ -233,14 +247,14 @@ def select_model(y: pd.Series, *, champion_spec: dict | None = None, horizon: in
     for name, spec in specs.items():
         windows[name] = forecast_windows(spec, y, plan, build)
     summaries = {name: summarize(window_scores(wf), wf.fallbacks) for name, wf in windows.items()}
-    members = _combo_members(windows, {name: summary["mase"] for name, summary in summaries.items()})
+    members = _combo_members(windows, {name: summary["mase"] for name, summary in summaries.items()}, specs)
     if len(members) >= 2:
         windows["combo"] = combo = combo_forecasts([windows[n] for n in members], freq)
         specs["combo"] = combo.spec
         summaries["combo"] = summarize(window_scores(combo), combo.fallbacks)
     for name, summary in summaries.items():
         candidates[name] = {"spec": json_safe(strip(specs[name])), **summary}
-    order = rank(candidates)
+    order = rank(candidates, plan.step)
     chosen, model = _fit_first(order, specs, fits, y, candidates)
     if chosen in windows:
         interval, selected = _calibrated_summary(windows[chosen])

@@ -191,8 +191,8 @@ def test_rejects_bad_input():
         select_model(pd.Series([1.0, np.nan, 3.0], index=pd.date_range("2020-01-01", periods=3, freq="D")))
 
 
-def _candidates(windows: int, **mase: float) -> dict:
-    members = [{"name": "arima"}, {"name": "ets"}]
+def _candidates(windows: int, members=("arima", "ets"), **mase: float) -> dict:
+    members = [{"name": name} for name in members]
     out = {name: {"mase": value, "windows": windows} for name, value in mase.items()}
     out["combo"]["spec"] = {"name": "combo", "members": members}
     return out
@@ -207,6 +207,44 @@ def test_rank_prefers_the_combination_unless_a_member_is_clearly_better():
     assert rank(_candidates(6, arima=0.99, ets=0.985, theta=0.9, snaive=0.9, combo=1.0))[0] == "combo"
     # Without a combination, plain order by MASE.
     assert rank({"theta": {"mase": 0.8}, "snaive": {"mase": 0.9}}) == ["theta", "snaive"]
+
+
+def test_theta_in_the_combination_never_replaces_it_and_arima_or_ets_still_can():
+    three = ("arima", "ets", "theta")
+    assert rank(_candidates(4, three, arima=0.95, ets=0.93, theta=0.5, snaive=0.9, combo=1.0))[0] == "combo"
+    assert rank(_candidates(4, three, arima=0.85, ets=0.93, theta=0.5, snaive=0.9, combo=1.0))[0] == "arima"
+
+
+def test_windows_one_period_apart_never_let_a_member_replace_the_combination():
+    candidates = _candidates(4, arima=0.5, ets=0.93, theta=0.9, snaive=0.9, combo=1.0)
+    assert rank(candidates, step=1)[0] == "combo"
+    assert rank(candidates, step=2)[0] == rank(candidates)[0] == "arima"
+
+
+def _yearly_trend(n: int = 40, seed: int = 3) -> pd.Series:
+    values = 100 + np.cumsum(np.random.default_rng(seed).normal(1.0, 2.0, n))
+    return pd.Series(values, index=pd.date_range("1980-01-01", periods=n, freq="YS"))
+
+
+def test_theta_joins_the_combination_when_it_deseasonalizes(monthly):
+    sel = select_model(monthly)
+    assert sel.candidates["theta"]["spec"]["deseasonalize"] is True
+    assert [m["name"] for m in sel.candidates["combo"]["spec"]["members"]] == ["arima", "ets", "theta"]
+    combo = sel.windows["combo"]
+    parts = [sel.windows[n] for n in ("arima", "ets", "theta")]
+    np.testing.assert_allclose(combo.means[0], np.mean([p.means[0] for p in parts], axis=0))
+    # refitted from its spec, the combination is the mean of its three members refitted from theirs
+    combined = fit_spec(monthly, sel.candidates["combo"]["spec"]).predict(6)["mean"]
+    members = [fit_spec(monthly, m).predict(6)["mean"] for m in sel.candidates["combo"]["spec"]["members"]]
+    np.testing.assert_allclose(combined, np.mean(members, axis=0))
+
+
+def test_a_yearly_series_keeps_the_arima_ets_combination_without_member_override():
+    y = _yearly_trend()
+    sel = select_model(y, horizon=6)
+    assert sel.candidates["theta"]["spec"]["deseasonalize"] is False
+    assert [m["name"] for m in sel.candidates["combo"]["spec"]["members"]] == ["arima", "ets"]
+    assert sel.backtest["step"] == 1 and sel.spec["name"] == "combo"
 
 
 def test_a_new_product_with_a_few_days_gets_a_marked_fallback_with_widening_intervals():
