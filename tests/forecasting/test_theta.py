@@ -89,19 +89,19 @@ def test_static_theta_intervals_are_the_ses_variance():
 
 
 def test_dynamic_theta_intervals_match_simulated_paths():
-    y = yearly(drifting_walk(30, seed=6))
+    # a short series: the dynamic trend line moves with each new point, which widens the intervals
+    y = yearly(drifting_walk(10, seed=6))
     fit = fit_methods(y, {"name": "theta", "freq": "YS"}, ["dotm"])
     h, p = 8, fit.params
     mean = theta_paths(p, h)[0]
-    rng = np.random.default_rng(0)
-    shocks = rng.normal(0, np.sqrt(p["sigma2"]), (1500, h))
-    # paths of the same linear recursion driven by random innovations, one path at a time
-    sims = np.array([simulate(p, h, s) for s in shocks])
+    shocks = np.random.default_rng(0).normal(0, np.sqrt(p["sigma2"]), (3000, h))
+    sims = np.array([simulate(p, h, s) for s in shocks])  # the recursion driven by random innovations
     frame = fit.predict(h, (80,))
     model_sd = (frame["upper_80"] - frame["mean"]).to_numpy() / 1.281552
     np.testing.assert_allclose(sims.mean(axis=0), mean, atol=0.15 * np.sqrt(p["sigma2"]))
-    np.testing.assert_allclose(sims.std(axis=0), model_sd, rtol=0.08)
-    assert np.all(np.diff(model_sd) > 0)
+    np.testing.assert_allclose(sims.std(axis=0), model_sd, rtol=0.05)
+    ses_sd = np.sqrt(p["sigma2"] * (1 + p["alpha"] ** 2 * np.arange(h)))
+    assert model_sd[-1] > 1.2 * ses_sd[-1]  # the simple-exponential-smoothing variance would be too narrow
 
 
 def simulate(p: dict, h: int, shocks: np.ndarray) -> np.ndarray:
