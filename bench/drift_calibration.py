@@ -17,8 +17,9 @@ A false alarm is a stable series that alerts on any of its runs. The thresholds 
 threshold class on the stable calibration series (seeds from 100000), family-wise: each check's
 threshold is the same quantile q of its largest statistic over the runs of the class's stable series
 (both cases pooled), q the smallest that keeps every stratum and case of the class at or below TARGET
-(3%) of series alerting. One parameter per class: per-check thresholds tuned to the edge of the bound
-on 100 series per stratum alerted on 7.5% of fresh series of some strata. The evaluation runs fresh
+(4%, `--target`) of series alerting, a point below the 5% requirement in reserve for fresh series. One
+parameter per class: per-check thresholds tuned to the edge of the bound on 100 series per stratum
+alerted on 7.5% of fresh series of some strata. The evaluation runs fresh
 series (seeds from 0) against the calibrated thresholds and those in shared/monitoring/thresholds.py:
 false alarms per stratum and case, detection of each change within 28 days (6 months) of its start,
 and the oracle of each change (`Drawn.oracle_llr`, calibrated per stratum to TARGET on the calibration
@@ -58,7 +59,7 @@ from shared.monitoring.checks import MIN_SERVED, STORED_LEVELS, judge
 from shared.monitoring.evidence import ALERTING, ServedDays, path_sd, spread
 
 CALIBRATION_SEED = 100_000
-TARGET = 0.03  # family-wise false alarms the calibration aims at (the requirement is 5%)
+TARGET = 0.04  # family-wise false alarms the calibration aims at (the requirement is 5%; 3% before, see bench/README)
 SCENARIOS = ("stable", "level", "variance", "break", "profile", "slope")
 CASES = ("lineage", "first")
 BREAK_LATEST = {"D": 14, "M": 3}
@@ -324,7 +325,7 @@ def limits_at(stable: np.ndarray, q: float) -> np.ndarray:
     return np.array(limits)
 
 
-def calibrate(results: list[dict]) -> dict:
+def calibrate(results: list[dict], target: float = TARGET) -> dict:
     """Per threshold class, the common quantile q and the thresholds it gives (see the module docstring)."""
     out = {}
     for klass, group in sorted(by_class(results).items()):
@@ -339,7 +340,7 @@ def calibrate(results: list[dict]) -> dict:
         low, high = 0.5, 1.0
         for _ in range(30):
             mid = (low + high) / 2
-            if worst(limits_at(stable, mid)) <= TARGET:
+            if worst(limits_at(stable, mid)) <= target:
                 high = mid
             else:
                 low = mid
@@ -367,8 +368,8 @@ def first_alert(runs: list, limits: np.ndarray) -> int | None:
     return int(hits[0]) + 1 if len(hits) else None
 
 
-def oracle_limits(calibration: list[dict]) -> dict[str, dict[str, float]]:
-    """Per stratum and change, the oracle's threshold: the (1 - TARGET) quantile of its largest
+def oracle_limits(calibration: list[dict], target: float = TARGET) -> dict[str, dict[str, float]]:
+    """Per stratum and change, the oracle's threshold: the (1 - target) quantile of its largest
     log-likelihood ratio over the runs of the stable calibration series."""
     out: dict[str, dict[str, float]] = {}
     for r in calibration:
@@ -376,7 +377,7 @@ def oracle_limits(calibration: list[dict]) -> dict[str, dict[str, float]]:
             if "oracle_stable" in entry:
                 out.setdefault(r["stratum"], {}).setdefault(scenario, []).append(max(entry["oracle_stable"]))
     return {
-        name: {scenario: float(np.quantile(v, 1 - TARGET)) for scenario, v in by.items()} for name, by in out.items()
+        name: {scenario: float(np.quantile(v, 1 - target)) for scenario, v in by.items()} for name, by in out.items()
     }
 
 
@@ -547,6 +548,9 @@ def main() -> None:
     parser.add_argument("--json", help="also write the summary to this file")
     parser.add_argument("--cache", help="keep each series' fitted champions in this folder and reuse them")
     parser.add_argument("--fit-only", action="store_true", help="only fit the series into --cache")
+    parser.add_argument(
+        "--target", type=float, default=TARGET, help=f"family-wise false alarms calibrated to (default {TARGET})"
+    )
     args = parser.parse_args()
     print(machine())
     started = time.perf_counter()
@@ -560,11 +564,11 @@ def main() -> None:
         print(json.dumps(output, indent=2))
     elif args.report:
         calibration, results = (load(path) for path in args.report)
-        calibrated = calibrate(calibration)
+        calibrated = calibrate(calibration, args.target)
         output = {
             "calibration": calibrated,
-            "evaluation": evaluate_results(results, oracle_limits(calibration), calibrated),
-            "evaluation_with_thresholds_in_code": evaluate_results(results, oracle_limits(calibration)),
+            "evaluation": evaluate_results(results, oracle_limits(calibration, args.target), calibrated),
+            "evaluation_with_thresholds_in_code": evaluate_results(results, oracle_limits(calibration, args.target)),
         }
         print(json.dumps(calibrated, indent=2))
         print("\nWith the calibrated thresholds:")
@@ -579,13 +583,15 @@ def main() -> None:
             with open(args.raw, "w") as handle:
                 json.dump(results, handle)
         if args.calibrate and not args.fit_only:
-            output["calibration"] = calibrate(results)
+            output["calibration"] = calibrate(results, args.target)
             print(json.dumps(output["calibration"], indent=2))
     wall = time.perf_counter() - started
     print(f"\n{wall:.0f} s wall, {cpu_seconds():.0f} CPU s (including worker processes)")
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump({"wall_s": wall, "cpu_s": cpu_seconds(), **output}, handle, indent=2, default=str)
+            json.dump(
+                {"wall_s": wall, "cpu_s": cpu_seconds(), "target": args.target, **output}, handle, indent=2, default=str
+            )
 
 
 if __name__ == "__main__":
