@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 from statsmodels.tsa.statespace.sarimax import SARIMAX
 
 from shared.forecasting.ets import admissible_forms, short_name
 from shared.forecasting.families import build
+from shared.forecasting.verification import ets_public_model
 
 from .conftest import seasonal_series
 
@@ -22,25 +22,8 @@ def ets_spec(form: dict) -> dict:
 def public_ets_interval(fit, y, method: str | None) -> tuple[np.ndarray, np.ndarray, float]:
     """statsmodels' 95% prediction interval of the same ETS form at the engine fit's parameters, and the
     innovation variance statsmodels estimates at them."""
-    spec, p = fit.spec, fit.params
-    model = ETSModel(
-        y,
-        error=spec["error"],
-        trend=spec["trend"],
-        damped_trend=bool(spec.get("damped")),
-        seasonal=spec["seasonal"],
-        seasonal_periods=12 if spec["seasonal"] else None,
-    )
-    values = {
-        "smoothing_level": p["alpha"],
-        "smoothing_trend": p["beta"],
-        "smoothing_seasonal": p["gamma"],
-        "damping_trend": p["phi"],
-        "initial_level": p["initial_level"],
-        "initial_trend": p["initial_trend"],
-        **{f"initial_seasonal.{i}": v for i, v in enumerate(p["initial_season"][::-1])},
-    }
-    result = model.smooth(np.array([values[name] for name in model.param_names]))
+    model, params = ets_public_model(fit, y)
+    result = model.smooth(params)
     kwargs = {"method": "simulated", "simulate_repetitions": 20000} if method else {}
     frame = result.get_prediction(start=len(y), end=len(y) + H - 1, **kwargs).summary_frame(alpha=0.05)
     return frame["pi_lower"].to_numpy(), frame["pi_upper"].to_numpy(), float(result.mse)
