@@ -37,11 +37,15 @@ def needed_factors(wf: WindowForecasts, level: float) -> np.ndarray:
 
 
 def conformal_factor(k: np.ndarray, level: float) -> float:
-    """Split-conformal quantile: the ceil((n + 1) L)-th smallest needed factor (capped at the largest)."""
+    """Split-conformal quantile: the ceil((n + 1) L)-th smallest needed factor, capped at the largest finite one.
+
+    An actual outside a zero-width interval needs an infinite factor: it counts in n and ranks last, so
+    such misses raise the factor (to the cap) instead of dropping out of the count.
+    """
     finite = np.sort(k[np.isfinite(k)])
     if len(finite) == 0:
         return 1.0
-    rank = min(len(finite), math.ceil((len(finite) + 1) * level / 100))
+    rank = min(len(finite), math.ceil((len(k) + 1) * level / 100))
     return float(max(finite[rank - 1], 1e-6))
 
 

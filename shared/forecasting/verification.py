@@ -36,12 +36,18 @@ def arima_public_loglik(fit, y) -> float:
 
 def ets_public_loglik(fit, y) -> float:
     """statsmodels' `ETSModel(...).loglike` at an engine ETS fit's parameters and initial states."""
+    model, params = ets_public_model(fit, y)
+    return float(model.loglike(params))
+
+
+def ets_public_model(fit, y):
+    """statsmodels' `ETSModel` of an engine ETS fit's form on y, and the fit's parameters in its order."""
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
     spec, p = fit.spec, fit.params
     seasonal = spec["seasonal"]
     model = ETSModel(
-        np.asarray(y, dtype=float),
+        y.astype(float) if hasattr(y, "index") else np.asarray(y, dtype=float),  # a Series keeps its dates
         error=spec["error"],
         trend=spec["trend"],
         damped_trend=bool(spec.get("damped")),
@@ -58,7 +64,7 @@ def ets_public_loglik(fit, y) -> float:
     }
     # statsmodels orders the initial seasonal states s[-1], ..., s[-m]; the engine stores s[-m], ..., s[-1].
     values.update({f"initial_seasonal.{i}": v for i, v in enumerate(p["initial_season"][::-1])})
-    return float(model.loglike(np.asarray([values[name] for name in model.param_names], dtype=float)))
+    return model, np.asarray([values[name] for name in model.param_names], dtype=float)
 
 
 def verify(fit, y) -> dict:

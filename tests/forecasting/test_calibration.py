@@ -9,7 +9,7 @@ import pytest
 from shared.forecasting import fit_spec
 from shared.forecasting.backtest import BACKTEST_LEVELS, WindowForecasts
 from shared.forecasting.base import normal_bounds
-from shared.forecasting.calibration import PRIOR_WINDOWS, apply, calibrate, pooled_coverage
+from shared.forecasting.calibration import PRIOR_WINDOWS, apply, calibrate, conformal_factor, pooled_coverage
 
 
 def windows_with_sd(true_sd: float, model_sd: float, n_windows: int = 8, h: int = 25) -> WindowForecasts:
@@ -66,6 +66,26 @@ def test_the_prior_weight_sets_how_far_the_backtest_moves_the_intervals():
     assert full["weight"] == 1.0 and factor(full) == pytest.approx(2.0, rel=0.25)
     assert factor(none) == pytest.approx(1.0, abs=1e-6)
     assert factor(none) < factor(calibrate(wf)) < factor(full)
+
+
+def test_fewer_windows_move_the_intervals_less_toward_the_backtest_factor():
+    few, many = calibrate(windows_with_sd(2.0, 1.0, n_windows=2)), calibrate(windows_with_sd(2.0, 1.0, n_windows=32))
+    assert few["weight"] == pytest.approx(2 / (2 + PRIOR_WINDOWS)) and many["weight"] == pytest.approx(0.8)
+    assert 1.0 < factor(few) < 1.3 < 1.6 < factor(many) < 2.3
+
+
+def test_misses_outside_zero_width_intervals_count_in_the_conformal_rank():
+    k = np.concatenate([np.arange(1.0, 11.0), np.full(10, np.inf)])
+    assert conformal_factor(k, 50.0) == 10.0  # rank 11 of 20 lies among the misses: capped at the largest finite
+    assert conformal_factor(k[:10], 50.0) == 6.0
+
+
+def test_a_backtest_whose_misses_sit_outside_zero_width_intervals_is_widened_by_them():
+    wf = windows_with_sd(1.0, 1.0)
+    flat = windows_with_sd(1.0, 1.0)
+    for i in range(0, len(flat.bounds), 2):  # every other window: a zero-width interval that the actuals miss
+        flat.bounds[i] = {level: (flat.means[i], flat.means[i].copy()) for level in BACKTEST_LEVELS}
+    assert factor(calibrate(flat), 50.0) > 1.2 * factor(calibrate(wf), 50.0)
 
 
 def test_without_backtest_points_the_model_intervals_stay():
