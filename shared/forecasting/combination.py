@@ -1,4 +1,4 @@
-"""Equal-weight combination of fitted candidates: mean of means, interval bounds averaged per level."""
+"""Equal-weight combination of fitted candidates: mean of means, interval by the law of total variance."""
 
 from __future__ import annotations
 
@@ -7,20 +7,30 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from .base import Bounds, Forecaster
+from .base import Bounds, Forecaster, normal_quantile
 
 
 def combine(parts: list[tuple[np.ndarray, Bounds]]) -> tuple[np.ndarray, Bounds]:
-    """Average the means and, level by level, the lower and upper bounds of several forecasts."""
-    mean = np.mean([p[0] for p in parts], axis=0)
-    levels = parts[0][1].keys()
-    bounds = {
-        level: (
-            np.mean([p[1][level][0] for p in parts], axis=0),
-            np.mean([p[1][level][1] for p in parts], axis=0),
+    """Mean of the means; each bound at mean ± sqrt(the members' mean squared distance from their own mean to
+    that bound + z² × the variance of the members' means), z the Gaussian quantile of the bound's level.
+
+    The law of total variance for an equal mixture of the members: their disagreement widens the interval,
+    identical members keep their bounds exactly. Lower and upper distances are taken separately, so
+    asymmetric member intervals stay asymmetric; nested member intervals stay nested (both terms grow
+    with the level).
+    """
+    means = np.array([p[0] for p in parts], dtype=float)
+    mean = means.mean(axis=0)
+    spread = ((means - mean) ** 2).mean(axis=0)
+    bounds = {}
+    for level in parts[0][1]:
+        between = normal_quantile(level) ** 2 * spread
+        below = np.array([m - p[1][level][0] for m, p in zip(means, parts, strict=True)])
+        above = np.array([p[1][level][1] - m for m, p in zip(means, parts, strict=True)])
+        bounds[level] = (
+            mean - np.sqrt((below**2).mean(axis=0) + between),
+            mean + np.sqrt((above**2).mean(axis=0) + between),
         )
-        for level in levels
-    }
     return mean, bounds
 
 
