@@ -20,8 +20,8 @@ Rules (each applied to the selected forecast):
 - the single scale that minimises the backtest pinball loss of every calibration level, shrunk as above;
 - dense windows (`--dense`): the shrunk conformal factor from four times as many backtest origins, one
   period apart, for the selected spec only;
-- a combination whose interval adds the spread of its members' means to their average variance (the law of
-  total variance) instead of averaging their bounds, then the engine's calibration.
+- the previous combination interval: the members' bounds averaged per level instead of the engine's law of
+  total variance (`combination.combine`), then the engine's calibration (other selections as the engine).
 
 Columns: per origin and set, 95% coverage and scaled pinball loss (bench.heldout's definitions); last, the
 mean over those cells of each rule's SPL relative to the model intervals'.
@@ -51,7 +51,7 @@ from shared.forecasting.backtest import (
     min_train,
     plan_windows,
 )
-from shared.forecasting.base import normal_quantile, scale_bounds
+from shared.forecasting.base import scale_bounds
 from shared.forecasting.families import build, series_freq
 from shared.forecasting.selection import strip
 
@@ -113,27 +113,17 @@ def pinball_scale(wf: WindowForecasts, prior: float) -> dict:
     return dict.fromkeys(BACKTEST_LEVELS, float(GRID[np.argmin(loss)]) ** shrink(wf, prior))
 
 
-def mixture(parts: list[tuple[np.ndarray, dict]]) -> tuple[np.ndarray, dict]:
-    """Mean of the members; each bound's distance from it is sqrt(mean member distance^2 + z^2 x spread)."""
-    means = np.array([p[0] for p in parts])
-    mean = means.mean(axis=0)
-    spread = ((means - mean) ** 2).mean(axis=0)
-    bounds = {}
-    for lv in parts[0][1]:
-        z2 = normal_quantile(lv) ** 2
-        below = np.array([p[0] - p[1][lv][0] for p in parts])
-        above = np.array([p[1][lv][1] - p[0] for p in parts])
-        bounds[lv] = (
-            mean - np.sqrt((below**2).mean(0) + z2 * spread),
-            mean + np.sqrt((above**2).mean(0) + z2 * spread),
-        )
-    return mean, bounds
+def averaged(parts: list[tuple[np.ndarray, dict]]) -> tuple[np.ndarray, dict]:
+    """The previous combination interval: mean of the members' means and, per level, of their bounds."""
+    mean = np.mean([p[0] for p in parts], axis=0)
+    return mean, {lv: tuple(np.mean([p[1][lv][i] for p in parts], axis=0) for i in (0, 1)) for lv in parts[0][1]}
 
 
-def mixture_windows(members: list[WindowForecasts]) -> WindowForecasts:
+def averaged_windows(members: list[WindowForecasts]) -> WindowForecasts:
+    """The combination's backtest windows under `averaged`."""
     out = WindowForecasts({"name": "combo"}, actuals=members[0].actuals, scales=members[0].scales)
     for i in range(len(members[0].means)):
-        mean, bounds = mixture([(m.means[i], m.bounds[i]) for m in members])
+        mean, bounds = averaged([(m.means[i], m.bounds[i]) for m in members])
         out.means.append(mean)
         out.bounds.append(bounds)
     return out
@@ -176,11 +166,11 @@ def rules(sel, y: pd.Series, h: int, dense: bool) -> dict[str, tuple]:
             copy.copy(sel.fits[m]).with_interval({"method": "model"}).forecast_arrays(h, BACKTEST_LEVELS)
             for m in members
         ]
-        mix_mean, mix_bounds = mixture(parts)
-        factors = conformal(mixture_windows([sel.windows[m] for m in members]), calibration.PRIOR_WINDOWS)
-        out["combination by total variance, prior 8"] = (mix_mean, scale_bounds(mix_mean, mix_bounds, factors))
+        avg_mean, avg_bounds = averaged(parts)
+        factors = conformal(averaged_windows([sel.windows[m] for m in members]), calibration.PRIOR_WINDOWS)
+        out[AVERAGED] = (avg_mean, scale_bounds(avg_mean, avg_bounds, factors))
     else:
-        out["combination by total variance, prior 8"] = scaled(conformal(wf, calibration.PRIOR_WINDOWS))
+        out[AVERAGED] = scaled(conformal(wf, calibration.PRIOR_WINDOWS))
     return out
 
 
@@ -200,6 +190,7 @@ def origins_of(freq: str, series: list[pd.Series], k: int) -> list[tuple[str, pd
 
 
 ENGINE = f"conformal, prior {calibration.PRIOR_WINDOWS} (engine)"
+AVERAGED = "combination by averaged bounds, prior 8"
 
 
 def score_all(data: dict, origins: list[int], dense: bool) -> dict[tuple, dict[str, list]]:
