@@ -67,3 +67,9 @@ def test_a_fitted_combination_is_wider_than_its_members_average_bounds_where_the
         assert np.all(combined[f"lower_{level}"][disagree] < averaged_lo[disagree])
         assert np.all(combined[f"upper_{level}"][disagree] > averaged_hi[disagree])
     assert np.all(combined["lower_95"] <= combined["lower_80"]) and np.all(combined["upper_80"] <= combined["upper_95"])
+    # the backtest windows the calibration reads are built by the same rule
+    window = sel.windows["combo"]
+    parts = [sel.windows[m["name"]] for m in spec["members"]]
+    lows = np.mean([p.bounds[0][95.0][0] for p in parts], axis=0)
+    spread = np.std([p.means[0] for p in parts], axis=0) > 0
+    assert spread.any() and np.all(window.bounds[0][95.0][0][spread] < lows[spread])
