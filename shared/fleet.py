@@ -309,13 +309,16 @@ def listing(client: ContainerClient, prefix: str) -> dict[str, dict]:
     return {b.name[len(prefix) :]: _filled(b.metadata or {}) for b in blobs}
 
 
-def repair_index(client: ContainerClient, entries: dict[str, dict]) -> int:
+def repair_index(client: ContainerClient, entries: dict[str, dict], indexed: dict[str, dict] | None = None) -> int:
     """Make the status index match `entries` (series -> metadata); returns the index blobs written or removed.
 
     Concurrent writes of one series can leave its index blob under an old status or with old fields;
-    this also builds the index of entries written before it existed.
+    this also builds the index of entries written before it existed. `indexed` is the index as listed
+    before `entries` were (listed now when None): an entry is written before its index copy, so every
+    copy in an earlier listing has its entry in the later one, and a series recorded between the two
+    listings never loses its copy.
     """
-    indexed = listing(client, STATUS_PREFIX)
+    indexed = listing(client, STATUS_PREFIX) if indexed is None else indexed
     wanted = {f"{status_of(meta)}/{series}": meta for series, meta in entries.items()}
     changes = 0
     for name, meta in wanted.items():
@@ -337,10 +340,11 @@ def summarize(client: ContainerClient, now: datetime | None = None, *, repair: b
     With `repair` (the `fleet_summary` timer, not the HTTP path, whose requests must stay short) it also
     makes the status index match the entries.
     """
+    indexed = listing(client, STATUS_PREFIX) if repair else None  # the index first: see repair_index
     listed = listing(client, PREFIX)
     entries = [Entry.from_metadata(series, meta) for series, meta in listed.items()]
     if repair:
-        repair_index(client, listed)
+        repair_index(client, listed, indexed)
     summary = _summary_of(entries, now or datetime.now(UTC))
     write_json(client, SUMMARY, summary)
     client.set_container_metadata(count_metadata(summary))

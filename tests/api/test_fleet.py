@@ -161,6 +161,28 @@ def test_the_summary_repairs_the_status_index(settings):
     assert fleet.repair_index(monitoring, fleet.listing(monitoring, fleet.PREFIX)) == 0  # in step now
 
 
+def test_a_champion_recorded_while_the_timer_repairs_the_index_keeps_its_copy(settings, monkeypatch):
+    seed(settings, 3)
+    monitoring = container(settings.monitoring_container, settings)
+    card = {"spec": {"name": "ets"}, "metrics": {"mase": 0.7}, "dataset": {"end": "2026-01-01"}}
+    listed, calls = fleet.listing, []
+
+    def listing_then_a_retrain_publishes(client, prefix):
+        found = listed(client, prefix)
+        if not calls:  # a retrain publishes between the repair's two listings
+            pointer = {"series": "late", "version": "v1", "promoted_at": "2026-01-02"}
+            fleet.record_champion(monitoring, card, pointer, first=True)
+        calls.append(prefix)
+        return found
+
+    monkeypatch.setattr(fleet, "listing", listing_then_a_retrain_publishes)
+    fleet.summarize(monitoring, repair=True)
+    monkeypatch.setattr(fleet, "listing", listed)
+    pending, _ = fleet.list_page(monitoring, limit=10, status="not-checked")
+    assert "late" in [e.series for e in pending]
+    assert fleet.repair_index(monitoring, fleet.listing(monitoring, fleet.PREFIX)) == 0
+
+
 @pytest.mark.parametrize(
     ("query", "fragment"),
     [
