@@ -205,27 +205,30 @@ def _get_json(url: str) -> dict:
         return json.loads(response.read())
 
 
-def count_transactions(log_text: str, queues: set[str], polled: set[str]) -> Counter:
+def count_transactions(log_text: str, queues: set[str], polled: set[str], work_queue: str) -> Counter:
     """Storage requests in an Azurite access log by (service, operation).
 
-    Requests that poll (listing the `polled` containers, reading queue metadata, probing the upload) are
-    counted as "polling": they grow with time, not with the number of series.
+    Requests that poll are counted as "polling": they grow with time, not with the number of series. They
+    are the unfiltered listings of the `polled` containers (the runner's scan of the upload container,
+    the benchmark's count of champions), queue metadata reads, the receive calls on every queue but
+    `work_queue` (the idle monitor and outbox queues) and the benchmark's probes of the upload.
     """
     counts: Counter = Counter()
     for match in ACCESS_LINE.finditer(log_text):
         method, path, query = match["method"], match["path"], match["query"] or ""
         name = path.split("/", 1)[0]
         probing = method == "HEAD" and path.endswith("/estate.csv")
-        if probing or ("comp=list" in query and name in polled) or (name in queues and "/messages" not in path):
+        scan = "comp=list" in query and name in polled and "prefix=" not in query
+        idle = name in queues and (
+            "/messages" not in path or (name != work_queue and method == "GET" and "peekonly" not in query)
+        )
+        if probing or scan or idle:
             counts["polling", "list, metadata, probe"] += 1
             continue
         if name in queues:
-            if "/messages" in path:
-                op = {"POST": "put message", "GET": "get messages", "DELETE": "delete message"}.get(
-                    method, "update message"
-                )
-            else:
-                op = "queue metadata" if method in ("GET", "HEAD") else f"queue {method.lower()}"
+            op = {"POST": "put message", "GET": "get messages", "DELETE": "delete message"}.get(
+                method, "update message"
+            )
             counts["queue", op] += 1
             continue
         if "comp=list" in query:
@@ -292,6 +295,7 @@ def _drive(runner, node, port, azurite, frame, expected, timeout, access_log, ru
     from azure.storage.queue import QueueClient
 
     from shared.settings import Settings
+    from shared.storage import BLOB_TRIGGER_POISON_QUEUE, poison_queue_name
 
     settings = Settings(storage_connection_string=azurite.connection_string, storage_account_name=None)
     base = f"http://127.0.0.1:{port}"
@@ -335,10 +339,9 @@ def _drive(runner, node, port, azurite, frame, expected, timeout, access_log, ru
     wall = last - started_wall  # the last champion's own time (1 s resolution), not the poll's
     time.sleep(1.0)
     log_text = access_log.read_bytes()[log_offset:].decode(errors="replace")
-    poison = QueueClient.from_connection_string(azurite.connection_string, settings.retrain_queue + "-poison")
-    queues = {settings.retrain_queue, poison.queue_name, "webjobs-blobtrigger-poison"}
+    queues = {*settings.queues, *map(poison_queue_name, settings.queues), BLOB_TRIGGER_POISON_QUEUE}
     polled = {settings.incoming_container, settings.models_container}
-    transactions = count_transactions(log_text, queues, polled)
+    transactions = count_transactions(log_text, queues, polled, settings.retrain_queue)
     log_lines = runner_log.read_text(errors="replace")
     stored = {
         name: sum(b.size for b in blobs.get_container_client(name).list_blobs())

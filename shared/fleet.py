@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import ContainerClient
 
 from shared.errors import BadParameter
@@ -84,21 +84,34 @@ def text(value) -> str:
     return str(value)
 
 
-def record(client: ContainerClient, series: str, fields: dict, *, newer_than: str | None = None) -> dict:
+def record(
+    client: ContainerClient, series: str, fields: dict, *, newer_than: str | None = None, new: bool = False
+) -> dict:
     """Merge `fields` into the series' entry (ETag-guarded); `newer_than` names the field that orders writes.
 
     A write whose `newer_than` field is older than the stored one is dropped (a late retrain or report
-    never replaces a newer one). Returns the entry as stored.
+    never replaces a newer one). `new` says the entry most likely does not exist yet (a series' first
+    champion): it is then created without reading first, and merged as usual if it exists after all.
+    Returns the entry as stored.
     """
     blob = client.get_blob_client(entry_name(series))
     fields = {k: text(v) for k, v in fields.items()}
+    create_first = new
+
+    def create() -> tuple[dict, None]:
+        blob.upload_blob(b"", metadata=fields, overwrite=False)
+        return fields, None
 
     def once() -> tuple[dict, dict | None]:
+        nonlocal create_first
+        if create_first:
+            create_first = False
+            with contextlib.suppress(ResourceExistsError):
+                return create()
         try:
             props = blob.get_blob_properties()
         except ResourceNotFoundError:
-            blob.upload_blob(b"", metadata=fields, overwrite=False)
-            return fields, None
+            return create()
         stored = dict(props.metadata)
         if newer_than and stored.get(newer_than, "") > fields.get(newer_than, ""):
             return stored, stored
@@ -126,10 +139,11 @@ def champion_fields(card: dict, pointer: dict) -> dict:
     }
 
 
-def record_champion(client: ContainerClient, card: dict, pointer: dict) -> None:
-    """Record the series' new champion; a failure is logged, never raised (the index is a view)."""
+def record_champion(client: ContainerClient, card: dict, pointer: dict, *, first: bool = False) -> None:
+    """Record the series' new champion (`first`: it had none before); a failure is logged, never raised
+    (the index is a view)."""
     try:
-        record(client, pointer["series"], champion_fields(card, pointer), newer_than="promoted_at")
+        record(client, pointer["series"], champion_fields(card, pointer), newer_than="promoted_at", new=first)
     except Exception:
         log.exception("could not record the champion of %s in the fleet index", pointer.get("series"))
 
@@ -295,13 +309,16 @@ def listing(client: ContainerClient, prefix: str) -> dict[str, dict]:
     return {b.name[len(prefix) :]: _filled(b.metadata or {}) for b in blobs}
 
 
-def repair_index(client: ContainerClient, entries: dict[str, dict]) -> int:
+def repair_index(client: ContainerClient, entries: dict[str, dict], indexed: dict[str, dict] | None = None) -> int:
     """Make the status index match `entries` (series -> metadata); returns the index blobs written or removed.
 
     Concurrent writes of one series can leave its index blob under an old status or with old fields;
-    this also builds the index of entries written before it existed.
+    this also builds the index of entries written before it existed. `indexed` is the index as listed
+    before `entries` were (listed now when None): an entry is written before its index copy, so every
+    copy in an earlier listing has its entry in the later one, and a series recorded between the two
+    listings never loses its copy.
     """
-    indexed = listing(client, STATUS_PREFIX)
+    indexed = listing(client, STATUS_PREFIX) if indexed is None else indexed
     wanted = {f"{status_of(meta)}/{series}": meta for series, meta in entries.items()}
     changes = 0
     for name, meta in wanted.items():
@@ -323,10 +340,11 @@ def summarize(client: ContainerClient, now: datetime | None = None, *, repair: b
     With `repair` (the `fleet_summary` timer, not the HTTP path, whose requests must stay short) it also
     makes the status index match the entries.
     """
+    indexed = listing(client, STATUS_PREFIX) if repair else None  # the index first: see repair_index
     listed = listing(client, PREFIX)
     entries = [Entry.from_metadata(series, meta) for series, meta in listed.items()]
     if repair:
-        repair_index(client, listed)
+        repair_index(client, listed, indexed)
     summary = _summary_of(entries, now or datetime.now(UTC))
     write_json(client, SUMMARY, summary)
     client.set_container_metadata(count_metadata(summary))

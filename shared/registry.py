@@ -296,19 +296,29 @@ def _pointer(series: str, version: str, reason: str, history: list[dict]) -> dic
 
 
 def set_champion(
-    client: ContainerClient, series: str, version: str, *, reason: str, current: dict | None, etag: str | None
+    client: ContainerClient,
+    series: str,
+    version: str,
+    *,
+    reason: str,
+    current: dict | None,
+    etag: str | None,
+    clear_marker: bool = True,
 ) -> dict:
     """Point the champion at `version`, if the pointer is still `current` as read with `etag` (None: no pointer).
 
     The previous champion goes to the front of the history, which rollback uses. A pointer that moved
-    since it was read raises ConcurrencyConflict: the decision taken on it is stale.
+    since it was read raises ConcurrencyConflict: the decision taken on it is stale. The series'
+    corruption marker is cleared (callers promote verified versions only); `clear_marker=False` saves
+    that request for a caller that knows the series has no marker.
     """
     history = []
     if current is not None:
         history = [{k: current[k] for k in ("version", "promoted_at", "reason")}, *current.get("history", [])]
     pointer = _pointer(series, version, reason, history)
     _write_pointer(client, series, pointer, etag)
-    clear_corrupt(client, series)  # callers promote verified versions only
+    if clear_marker:
+        clear_corrupt(client, series)
     log.info("champion of %s is now %s (%s)", series, version, reason)
     return pointer
 
@@ -412,11 +422,18 @@ def claim_run(client: ContainerClient, series: str, dataset_version: str) -> dic
     """Claim the retrain of (series, dataset_version); call it holding the series' retrain lock.
 
     Returns the finished run's record if it is already done, and otherwise None with the claim taken.
-    Under the lock a claim that is not done was left by a worker that crashed (its lease expired),
-    so it is taken over; the ETag-conditional write still refuses a claim that moved meanwhile.
+    The claim is written create-only first, so a run never claimed before costs one request; an
+    existing claim is read. Under the lock a claim that is not done was left by a worker that crashed
+    (its lease expired), so it is taken over; the ETag-conditional write still refuses a claim that
+    moved meanwhile.
     """
     name = run_claim_name(series, dataset_version)
     claim = {"status": "running", "started_at": datetime.now(UTC).isoformat()}
+    try:
+        write_json(client, name, claim, create_only=True)
+        return None
+    except ResourceExistsError:
+        pass
     existing, etag = _read_claim(client, name)
     if existing is not None:
         if existing.get("status") == "done":

@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from azure.core.exceptions import HttpResponseError, ResourceExistsError
-from azure.storage.blob import ContainerClient
+from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.storage.blob import BlobClient, BlobLeaseClient, ContainerClient
 from azure.storage.queue import QueueMessage
 
 from shared.errors import ConcurrencyConflict, CorruptArtifact, CorruptPointer, ForecastOpsError, UnpublishableVersion
@@ -20,9 +20,10 @@ from shared.fleet import record_champion
 from shared.forecasting import select_model
 from shared.forecasting.champion import decide_outcome
 from shared.forecasting.selection import MIN_OBSERVATIONS
-from shared.ingest.curated import read_series
+from shared.ingest.curated import CuratedSeries, read_series
 from shared.registry import (
     claim_run,
+    corrupt_series,
     finish_run,
     first_intact,
     mark_corrupt,
@@ -43,8 +44,8 @@ log = logging.getLogger(__name__)
 LOCK_SECONDS = 60  # lease length; renewed every third of it while the retrain runs
 DEFER_SECONDS = 5  # a request for a series that is being retrained comes back after this
 MAX_DEFERRALS = 360  # then it fails and the queue's retry and poison rules take over
-# Series of one batch retrained at a time in one worker process: while one waits on storage (about 16 requests
-# per series, one after another), the other computes, so the process keeps its core busy.
+# Series of one batch retrained at a time in one worker process: while one waits on storage (13 requests for a
+# new series, one after another), the other computes, so the process keeps its core busy.
 BATCH_THREADS = 2
 
 
@@ -57,20 +58,15 @@ class SeriesBusy(ForecastOpsError):
 
 
 @contextlib.contextmanager
-def series_lock(models: ContainerClient, series: str) -> Iterator[None]:
+def series_lock(models: ContainerClient, series: str, *, exists: bool = False) -> Iterator[None]:
     """Hold a renewed blob lease on `{series}/lock` so one retrain per series runs at a time.
 
-    A crashed holder's lease expires after LOCK_SECONDS, so the lock never sticks.
+    A crashed holder's lease expires after LOCK_SECONDS, so the lock never sticks. `exists` says the
+    lock blob most likely exists (the series was retrained before): the lease is then acquired at once,
+    and the blob created only if it turns out to be missing; otherwise the blob is created first.
     """
     blob = models.get_blob_client(f"{series}/lock")
-    with contextlib.suppress(ResourceExistsError):
-        blob.upload_blob(b"", overwrite=False)
-    try:
-        lease = blob.acquire_lease(lease_duration=LOCK_SECONDS)
-    except HttpResponseError as exc:
-        if exc.status_code == 409:
-            raise SeriesBusy(f"series {series} is being retrained by another worker") from exc
-        raise
+    lease = _take_lock(blob, series, exists)
     stop = threading.Event()
 
     def renew() -> None:
@@ -88,6 +84,26 @@ def series_lock(models: ContainerClient, series: str) -> Iterator[None]:
         stop.set()
         renewer.join()
         lease.release()
+
+
+def _take_lock(blob: BlobClient, series: str, exists: bool) -> BlobLeaseClient:
+    if exists:
+        try:
+            return _lease(blob, series)
+        except ResourceNotFoundError:
+            pass  # never locked before: create the lock blob
+    with contextlib.suppress(ResourceExistsError):
+        blob.upload_blob(b"", overwrite=False)
+    return _lease(blob, series)
+
+
+def _lease(blob: BlobClient, series: str) -> BlobLeaseClient:
+    try:
+        return blob.acquire_lease(lease_duration=LOCK_SECONDS)
+    except HttpResponseError as exc:
+        if exc.status_code == 409:
+            raise SeriesBusy(f"series {series} is being retrained by another worker") from exc
+        raise
 
 
 def defer(body: dict, settings: Settings) -> QueueMessage:
@@ -188,7 +204,8 @@ def handle_message(
     fails otherwise raises and takes the host's retry and poison path. In a batch each series is isolated:
     one that fails is sent again as a message of its own (with its own retries and poison path) and the
     others go on; a batch delivered again (its invocation died) is split into single requests at once.
-    A batch's series run BATCH_THREADS at a time.
+    A batch's series run BATCH_THREADS at a time, after one listing of the series that have a corruption
+    marker (`marked_series`), so a publish clears a marker only where there is one.
     """
     settings = settings or get_settings()
     try:
@@ -201,14 +218,33 @@ def handle_message(
     if dequeue_count is not None and dequeue_count > 1:
         log.warning("retrain batch %s delivered again: split into %d single requests", message_id, len(requests))
         return [requeue(request, settings, "batch delivered again") for request in requests]
+    markers = marked_series(settings)
     with ThreadPoolExecutor(BATCH_THREADS, thread_name_prefix="retrain-batch") as pool:
-        return list(pool.map(lambda request: _isolated(request, settings, message_id, dequeue_count), requests))
+        return list(
+            pool.map(lambda request: _isolated(request, settings, message_id, dequeue_count, markers), requests)
+        )
 
 
-def _isolated(request: dict, settings: Settings, message_id: str | None, dequeue_count: int | None) -> RetrainOutcome:
+def marked_series(settings: Settings) -> set[str] | None:
+    """The series that have a corruption marker (one listing), or None if they cannot be listed.
+
+    A marker is written only where a champion fails verification (by serving, or by a retrain), and
+    every retrain verifies the champion it replaces (`intact_champion`) before publishing: so a series
+    not listed here, whose retrain finds no failure of its own, has no marker for its publish to clear.
+    """
+    try:
+        return set(corrupt_series(container(settings.models_container, settings)))
+    except AzureError:
+        log.warning("could not list the corruption markers: each publish of the batch clears one", exc_info=True)
+        return None
+
+
+def _isolated(
+    request: dict, settings: Settings, message_id: str | None, dequeue_count: int | None, markers: set[str] | None
+) -> RetrainOutcome:
     """One request of a batch: an unprocessable one goes to poison, a failing one is sent again on its own."""
     try:
-        return handle_request(request, settings=settings, correlation_id=message_id)
+        return handle_request(request, settings=settings, correlation_id=message_id, markers=markers)
     except UnprocessableRequest as exc:
         return _poisoned(json.dumps(request).encode(), exc, settings, message_id, dequeue_count)
     except Exception as exc:
@@ -231,15 +267,31 @@ def requeue(request: dict, settings: Settings, reason: str) -> RetrainOutcome:
 
 
 def handle_request(
-    body: dict, *, settings: Settings | None = None, correlation_id: str | None = None
+    body: dict,
+    *,
+    settings: Settings | None = None,
+    correlation_id: str | None = None,
+    markers: set[str] | None = None,
 ) -> RetrainOutcome:
-    """Process one retrain request; idempotent on (series, dataset_version), one at a time per series."""
+    """Process one retrain request; idempotent on (series, dataset_version), one at a time per series.
+
+    `markers` names the series known to have a corruption marker (`marked_series`); None means unknown,
+    and the publish then clears the series' marker whether or not there is one.
+    """
     settings = settings or get_settings()
     series, requested = parse_request(body)
+    # The series lock does not guard the curated data (an upload writes them at any time), so they are read
+    # first: a request that cannot be trained takes no lock, and a series written before was most likely
+    # retrained before, so its lock blob exists.
+    curated = read_series(container(settings.curated_container, settings), series)
+    skipped = unusable(curated, series, requested)
+    if skipped:
+        return RetrainOutcome("skipped", skipped, series, requested)
     models = container(settings.models_container, settings)
+    correlation_id = body.get("correlation_id") or correlation_id
     try:
-        with series_lock(models, series):
-            return _retrain(body, series, requested, settings, models, body.get("correlation_id") or correlation_id)
+        with series_lock(models, series, exists=curated.seq > 1):
+            return _retrain(body, curated, settings, models, correlation_id, markers)
     except SeriesBusy:
         sent = defer(body, settings)
         log.info("retrain of %s@%s deferred %ds (series busy, message %s)", series, requested, DEFER_SECONDS, sent.id)
@@ -248,16 +300,13 @@ def handle_request(
 
 def _retrain(
     body: dict,
-    series: str,
-    requested: str,
+    curated: CuratedSeries,
     settings: Settings,
     models: ContainerClient,
     correlation_id: str | None,
+    markers: set[str] | None,
 ) -> RetrainOutcome:
-    curated = read_series(container(settings.curated_container, settings), series)
-    skipped = unusable(curated, series, requested)
-    if skipped:
-        return RetrainOutcome("skipped", skipped, series, requested)
+    series, requested = curated.series, curated.version
     # A bulk re-selection (shared.azureml) names its run: it retrains data the queue already trained, once per run.
     run_key = f"{requested}.{body['run']}" if body.get("run") else requested
     done = claim_run(models, series, run_key)
@@ -290,7 +339,10 @@ def _retrain(
         write_version(models, series, version, model=served, card=card, forecast=forecast)
     except UnpublishableVersion as exc:
         return refuse(models, series, requested, run_key, pointer, exc, card["decision"])
-    published = publish(settings, models, card, reason=result.reason, pointer=pointer, etag=pointer_etag)
+    clear_marker = markers is None or series in markers or bool(corrupt)
+    published = publish(
+        settings, models, card, reason=result.reason, pointer=pointer, etag=pointer_etag, clear_marker=clear_marker
+    )
     finish_run(
         models, series, run_key,
         {"version": version, "outcome": published, "finished_at": datetime.now(UTC).isoformat()},
@@ -317,16 +369,27 @@ def unusable(curated, series: str, requested: str) -> str | None:
 
 
 def publish(
-    settings: Settings, models: ContainerClient, card: dict, *, reason: str, pointer: dict | None, etag: str | None
+    settings: Settings,
+    models: ContainerClient,
+    card: dict,
+    *,
+    reason: str,
+    pointer: dict | None,
+    etag: str | None,
+    clear_marker: bool = True,
 ) -> str:
     """Point the champion at the new version (if the pointer did not move meanwhile) and record it in the fleet.
 
+    `clear_marker=False`: the series is known to have no corruption marker, so none is deleted.
     Returns the card's outcome, or `not-promoted-stale` when another retrain moved the champion first.
     """
     series, version = card["series"], card["version"]
     try:
-        champion_pointer = set_champion(models, series, version, reason=reason, current=pointer, etag=etag)
-        record_champion(container(settings.monitoring_container, settings), card, champion_pointer)
+        champion_pointer = set_champion(
+            models, series, version, reason=reason, current=pointer, etag=etag, clear_marker=clear_marker
+        )
+        first = etag is None  # there was no pointer blob: the series' first champion, most likely no fleet entry
+        record_champion(container(settings.monitoring_container, settings), card, champion_pointer, first=first)
     except ConcurrencyConflict:
         log.warning("champion of %s moved during retrain; version %s stays unpromoted", series, version)
         return "not-promoted-stale"

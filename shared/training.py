@@ -47,13 +47,12 @@ def forecast_document(
     frame = model.predict(horizon, levels=STORED_LEVELS)
     if floor is not None:
         frame = frame.clip(lower=floor)
-    points = []
-    for stamp, row in frame.iterrows():
-        point = {"date": stamp.date().isoformat(), "mean": float(row["mean"])}
-        for level in STORED_LEVELS:
-            point[f"lower_{level}"] = float(row[f"lower_{level}"])
-            point[f"upper_{level}"] = float(row[f"upper_{level}"])
-        points.append(point)
+    columns = ["mean", *(f"{side}_{level}" for level in STORED_LEVELS for side in ("lower", "upper"))]
+    rows = frame[columns].to_numpy(dtype=float).tolist()  # one conversion, not a Series per row and cell
+    points = [
+        {"date": stamp.date().isoformat(), **dict(zip(columns, row, strict=True))}
+        for stamp, row in zip(frame.index, rows, strict=True)
+    ]
     return {
         "series": series,
         "version": version,

@@ -43,3 +43,26 @@ def wait_for(predicate, timeout: float = 120.0, interval: float = 0.2):
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def count_blob_requests(monkeypatch, settings) -> list[tuple[str, str]]:
+    """Count the blob requests the app sends from now on, as (method, path and query) pairs.
+
+    Every `shared.storage.container` client comes from one real BlobServiceClient whose request hook
+    appends to the returned list; the requests still go to Azurite.
+    """
+    from urllib.parse import urlsplit
+
+    from azure.storage.blob import BlobServiceClient
+
+    import shared.storage
+
+    sent: list[tuple[str, str]] = []
+
+    def hook(request) -> None:
+        url = urlsplit(request.http_request.url)
+        sent.append((request.http_request.method, f"{url.path.split('/', 2)[-1]}?{url.query}"))
+
+    service = BlobServiceClient.from_connection_string(settings.storage_connection_string, raw_request_hook=hook)
+    monkeypatch.setattr(shared.storage, "blob_service", lambda settings=None: service)
+    return sent

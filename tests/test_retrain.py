@@ -1,6 +1,7 @@
 """Retrain requests on Azurite: first model, idempotency, superseded requests, refresh, card contents."""
 
 import json
+from collections import Counter
 from datetime import date, timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from shared.forecasting.champion import MARGIN
 from shared.ingest import process_upload
 from shared.retrain import UnprocessableRequest, handle_message, handle_request
 from shared.storage import container, poison_depths, poison_queue_name, queue, read_json
+from tests.factories import count_blob_requests
 
 pytestmark = pytest.mark.slow
 MONTHS = monthly_files()
@@ -321,9 +323,9 @@ def test_clearly_better_challenger_is_promoted(settings):
     assert decision["challenger"]["metrics"]["mase"] < 0.98 * decision["champion"]["metrics"]["mase"]
 
 
-def _short_estate(settings, names):
-    """Six days per series: too short for selection, so each retrain is the quick cold-start fallback."""
-    rows = "".join(f"{name},2026-03-0{d},{10 + d}\n" for name in names for d in range(1, 7))
+def _short_estate(settings, names, days=6):
+    """Six days per series by default: too short for selection, so each retrain is the quick cold-start fallback."""
+    rows = "".join(f"{name},2026-03-{d:02d},{10 + d}\n" for name in names for d in range(1, days + 1))
     return process_upload("estate.csv", f"series_id,date,value\n{rows}".encode(), settings=settings)
 
 
@@ -385,3 +387,144 @@ def test_a_batch_delivered_again_is_split_into_single_requests(settings):
     )
     assert registry.list_series(container(settings.models_container, settings)) == []
     assert [o.status for o in handle_message(json.dumps(singles[0]).encode(), settings=settings)] == ["trained"]
+
+
+def _batch(result, **common) -> bytes:
+    """One retrain message for every series an upload changed, as the upload's Batcher sends them."""
+    items = [{"series": r["series"], "dataset_version": r["dataset_version"]} for r in result.retrain_requests]
+    return json.dumps({"batch": items, "reason": "new-data", **common}).encode()
+
+
+def _kinds(sent) -> str:
+    """The requests by method and what they touch (lock, claim, pointer, ...), for a readable failure."""
+    import re
+
+    def kind(method: str, path: str) -> str:
+        name, query = path.split("?", 1)
+        name = re.sub(r"sku-\d+|v\d{8}T[^/]+|[0-9a-f]{16}\.json|shards/\d+", "*", name.split("/", 1)[-1])
+        return f"{method} {name} {query.split('&')[0]}".strip()
+
+    return ", ".join(f"{k} x{v}" for k, v in sorted(Counter(kind(*s) for s in sent).items()))
+
+
+def test_a_batch_retrain_costs_13_blob_requests_for_a_new_series_and_15_for_a_known_one(settings, monkeypatch):
+    """The request budget of the event path (bench/README "Event path"): a new series is its shard, the lock
+    (created, leased, released), the run claim (created, finished), the pointer read and write, the three
+    version blobs and the fleet entry with its status copy; a known series reads its champion's card and
+    forecast, leases its existing lock at once, and merges its fleet entry (read, write, copy). A batch
+    lists the corruption markers once and deletes none where there are none."""
+    from shared.fleet import read_entry
+
+    names = _in_other_shards(4)
+    first = _short_estate(settings, names)
+    sent = count_blob_requests(monkeypatch, settings)
+    outcomes = handle_message(_batch(first), message_id="b-1", dequeue_count=1, settings=settings)
+    assert [o.status for o in outcomes] == ["trained"] * 4
+    assert len(sent) == 1 + 13 * len(names), _kinds(sent)
+    assert sum(method == "DELETE" for method, _ in sent) == 0
+
+    later = _short_estate(settings, names, days=9)  # three more days: a new dataset version of each series
+    sent.clear()
+    outcomes = handle_message(_batch(later), message_id="b-2", dequeue_count=1, settings=settings)
+    assert [o.status for o in outcomes] == ["trained"] * 4
+    assert len(sent) == 1 + 15 * len(names), _kinds(sent)
+    assert sum(method == "DELETE" for method, _ in sent) == 0
+    monitoring = container(settings.monitoring_container, settings)
+    assert [read_entry(monitoring, name).champion for name in names] == [o.version for o in outcomes]
+
+
+def test_a_batch_delivered_twice_trains_each_series_once(settings):
+    from shared.fleet import read_entry
+
+    names = _in_other_shards(3)
+    body = _batch(_short_estate(settings, names))
+    first = handle_message(body, message_id="b-1", dequeue_count=1, settings=settings)
+    models = container(settings.models_container, settings)
+    pointers = [registry.read_champion(models, name) for name in names]
+    again = handle_message(body, message_id="b-1", dequeue_count=1, settings=settings)
+    assert [(o.status, o.reason, o.version) for o in again] == [
+        ("skipped", "already trained", o.version) for o in first
+    ]
+    assert [registry.read_champion(models, name) for name in names] == pointers  # same pointers, same ETags
+    assert [len(registry.list_versions(models, name)) for name in names] == [1, 1, 1]
+    monitoring = container(settings.monitoring_container, settings)
+    assert [read_entry(monitoring, name).champion for name in names] == [o.version for o in first]
+
+
+def test_two_deliveries_of_one_request_at_once_train_it_once(settings):
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    request = ingest(settings, 0, 1, 2)
+    start = Barrier(2)
+
+    def deliver(_):
+        start.wait()
+        return handle_request(request, settings=settings)
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(deliver, range(2)), key=lambda o: o.status)
+    assert [o.status for o in outcomes] in (["deferred", "trained"], ["skipped", "trained"])
+    trained = outcomes[-1]
+    models = container(settings.models_container, settings)
+    assert [c["version"] for c in registry.list_versions(models, "total")] == [trained.version]
+    claim, _ = read_json(models, registry.run_claim_name("total", request["dataset_version"]))
+    assert (claim["status"], claim["version"]) == ("done", trained.version)
+
+
+def test_a_batch_clears_the_corruption_markers_there_are_and_deletes_no_other(settings, monkeypatch):
+    from shared.errors import CorruptArtifact
+
+    marked, damaged, _clean = names = _in_other_shards(3)
+    handle_message(_batch(_short_estate(settings, names)), message_id="b-1", dequeue_count=1, settings=settings)
+    models = container(settings.models_container, settings)
+    # A marker on an intact champion (serving found a failure since repaired, say): only the batch's listing
+    # knows of it. The other champion is damaged: its retrain finds that itself and marks it.
+    failure = CorruptArtifact(marked, "v0", "forecast.json", "was edited")
+    registry.mark_corrupt(models, marked, [failure], registry.read_champion(models, marked)[0]["version"])
+    version = registry.read_champion(models, damaged)[0]["version"]
+    models.upload_blob(f"{damaged}/{version}/forecast.json", b'{"points": []}', overwrite=True)
+    later = _short_estate(settings, names, days=9)
+    sent = count_blob_requests(monkeypatch, settings)
+
+    outcomes = handle_message(_batch(later), message_id="b-2", dequeue_count=1, settings=settings)
+
+    assert [o.status for o in outcomes] == ["trained"] * 3
+    deleted = sorted(path for method, path in sent if method == "DELETE")
+    assert deleted == sorted(f"{settings.models_container}/_corrupt/{name}.json?" for name in (marked, damaged))
+    assert registry.corrupt_series(models) == []
+    card = registry.read_card(models, damaged, outcomes[1].version)
+    assert [r["version"] for r in card["decision"]["replaced_corrupt"]] == [version]
+
+
+def test_the_series_lock_is_taken_whether_or_not_its_blob_exists(settings):
+    from shared.retrain import SeriesBusy, series_lock
+
+    models = container(settings.models_container, settings)
+    with series_lock(models, "fresh", exists=True):  # a wrong guess: the series was never locked
+        for exists in (True, False):
+            with pytest.raises(SeriesBusy), series_lock(models, "fresh", exists=exists):
+                pass
+    with series_lock(models, "fresh"):  # released, and its blob exists now: taken again
+        assert models.get_blob_client("fresh/lock").get_blob_properties().lease.state == "leased"
+    assert models.get_blob_client("fresh/lock").get_blob_properties().lease.state == "available"
+
+
+def test_the_stored_forecast_path_is_the_models_prediction_at_every_level():
+    import numpy as np
+    import pandas as pd
+
+    from shared.forecasting.naive import SeasonalNaive
+    from shared.schemas import STORED_LEVELS
+    from shared.training import forecast_document
+
+    index = pd.date_range("2024-01-01", periods=60, freq="D")
+    model = SeasonalNaive({"freq": "D"}).fit(pd.Series(100 + 9 * np.sin(np.arange(60)), index=index))
+    doc = forecast_document(model, series="s", version="v", freq="D", trained_through="2024-02-29", floor=98.0)
+    frame = model.predict(90, levels=STORED_LEVELS).clip(lower=98.0)
+    keys = ["date", "mean", *(f"{side}_{level}" for level in STORED_LEVELS for side in ("lower", "upper"))]
+    assert len(doc["points"]) == doc["max_horizon"] == 90
+    for point, (stamp, row) in zip(doc["points"], frame.iterrows(), strict=True):
+        assert list(point) == keys and point["date"] == stamp.date().isoformat()
+        assert all(type(point[key]) is float and point[key] == row[key] for key in keys[1:])
+    assert min(p["lower_99"] for p in doc["points"]) == 98.0  # the floor clips the widest band

@@ -13,7 +13,7 @@ from shared.errors import CorruptArtifact
 from shared.registry import mark_corrupt
 from shared.storage import container, queue
 from tests.api.test_endpoints import call
-from tests.factories import publish
+from tests.factories import count_blob_requests, publish
 
 
 class CountingService(Service):
@@ -120,6 +120,25 @@ def test_a_status_page_costs_one_storage_call_and_follows_status_changes(setting
     assert [(e["series"], e["checked_at"]) for e in body["series"]] == [("s0001", "2026-02-01T00:00:00+00:00")]
 
 
+def test_a_first_champion_is_two_writes_and_a_wrong_first_guess_still_merges(settings, monkeypatch):
+    sent = count_blob_requests(monkeypatch, settings)
+    monitoring = container(settings.monitoring_container, settings)
+    card = {"spec": {"name": "ets"}, "metrics": {"mase": 0.9}, "dataset": {"end": "2026-01-01"}}
+    fleet.record_champion(monitoring, card, {"series": "s1", "version": "v1", "promoted_at": "2026-01-01"}, first=True)
+    assert [method for method, _ in sent] == ["PUT", "PUT"]  # the entry created, its not-checked copy
+    assert [e.series for e in fleet.list_page(monitoring, limit=5, status="not-checked")[0]] == ["s1"]
+    fleet.record_check(monitoring, {"series": "s1", "status": "drift", "checked_at": "2026-01-02T00:00:00+00:00"})
+    card = {**card, "metrics": {"mase": 0.4}}
+    # Guessed first, but the entry exists: it is merged, keeping the monitor's status and its index copy.
+    fleet.record_champion(monitoring, card, {"series": "s1", "version": "v2", "promoted_at": "2026-01-03"}, first=True)
+    entry = fleet.read_entry(monitoring, "s1")
+    assert (entry.champion, entry.mase, entry.status) == ("v2", 0.4, "drift")
+    drifting, _ = fleet.list_page(monitoring, limit=5, status="drift")
+    assert [(e.series, e.champion, e.mase) for e in drifting] == [("s1", "v2", 0.4)]
+    assert fleet.list_page(monitoring, limit=5, status="not-checked")[0] == []
+    assert fleet.repair_index(monitoring, fleet.listing(monitoring, fleet.PREFIX)) == 0  # nothing out of step
+
+
 def test_the_summary_repairs_the_status_index(settings):
     seed(settings, 6, statuses=("ok", "drift"))
     monitoring = container(settings.monitoring_container, settings)
@@ -140,6 +159,28 @@ def test_the_summary_repairs_the_status_index(settings):
     not_checked = call(service, "series", status="not-checked", limit=10)[1]["series"]
     assert [(e["series"], e["champion"]) for e in not_checked] == [("t-old", "v1")]
     assert fleet.repair_index(monitoring, fleet.listing(monitoring, fleet.PREFIX)) == 0  # in step now
+
+
+def test_a_champion_recorded_while_the_timer_repairs_the_index_keeps_its_copy(settings, monkeypatch):
+    seed(settings, 3)
+    monitoring = container(settings.monitoring_container, settings)
+    card = {"spec": {"name": "ets"}, "metrics": {"mase": 0.7}, "dataset": {"end": "2026-01-01"}}
+    listed, calls = fleet.listing, []
+
+    def listing_then_a_retrain_publishes(client, prefix):
+        found = listed(client, prefix)
+        if not calls:  # a retrain publishes between the repair's two listings
+            pointer = {"series": "late", "version": "v1", "promoted_at": "2026-01-02"}
+            fleet.record_champion(monitoring, card, pointer, first=True)
+        calls.append(prefix)
+        return found
+
+    monkeypatch.setattr(fleet, "listing", listing_then_a_retrain_publishes)
+    fleet.summarize(monitoring, repair=True)
+    monkeypatch.setattr(fleet, "listing", listed)
+    pending, _ = fleet.list_page(monitoring, limit=10, status="not-checked")
+    assert "late" in [e.series for e in pending]
+    assert fleet.repair_index(monitoring, fleet.listing(monitoring, fleet.PREFIX)) == 0
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,11 @@ import pytest
 from azure.core.exceptions import ResourceExistsError
 
 from shared import registry
-from shared.errors import ConcurrencyConflict
+from shared.errors import ConcurrencyConflict, CorruptArtifact
 from shared.forecasting.naive import SeasonalNaive
 from shared.storage import container
 from shared.training import forecast_document
+from tests.factories import count_blob_requests
 
 
 def fitted(level: float):
@@ -89,6 +90,30 @@ def test_run_claims(models):
     assert registry.claim_run(models, "total", "abc") is None
     registry.finish_run(models, "total", "abc", {"version": "v1"})
     assert registry.claim_run(models, "total", "abc")["version"] == "v1"
+
+
+def test_a_first_claim_is_one_write_and_a_finished_claim_is_never_rewritten(settings, monkeypatch):
+    sent = count_blob_requests(monkeypatch, settings)
+    models = container(settings.models_container, settings)
+    assert registry.claim_run(models, "total", "abc") is None
+    assert [method for method, _ in sent] == ["PUT"]  # created, not read first
+    registry.finish_run(models, "total", "abc", {"version": "v1"})
+    claim = models.get_blob_client(registry.run_claim_name("total", "abc"))
+    etag = claim.get_blob_properties().etag
+    sent.clear()
+    assert registry.claim_run(models, "total", "abc")["version"] == "v1"
+    assert [method for method, _ in sent] == ["PUT", "GET"]  # the create is refused, the finished claim read
+    assert claim.get_blob_properties().etag == etag
+
+
+def test_a_new_champion_clears_the_corruption_marker_unless_told_there_is_none(models):
+    first, second = publish(models, "total", 1), publish(models, "total", 2)
+    registry.mark_corrupt(models, "total", [CorruptArtifact("total", "v0", "card.json", "is missing")], None)
+    pointer = registry.set_champion(models, "total", first, reason="r", current=None, etag=None, clear_marker=False)
+    assert registry.corrupt_series(models) == ["total"]
+    _, etag = registry.read_champion(models, "total")
+    registry.set_champion(models, "total", second, reason="r", current=pointer, etag=etag)
+    assert registry.corrupt_series(models) == []
 
 
 def test_list_series(models):
