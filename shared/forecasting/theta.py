@@ -75,11 +75,18 @@ def static_line(x: np.ndarray) -> tuple[float, float]:
     return float(x.mean() - b * (n + 1) / 2), b
 
 
-def line_step(i: int, y: float, mean: float, b: float) -> tuple[float, float, float]:
-    """Recursive least-squares line after observation y at 0-based position i >= 1: (mean, A, B)."""
+def line_step(i: int, y, mean, b) -> tuple:
+    """Recursive least-squares line after observation y at 0-based position i >= 1: (mean, A, B); y, mean
+    and b are floats, or arrays of several paths updated at once (`theta_paths`)."""
     new_mean = (i * mean + y) / (i + 1)
     new_b = ((i - 1) * b + 6 * (y - mean) / (i + 1)) / (i + 2)
     return new_mean, new_mean - new_b * (i + 2) / 2, new_b
+
+
+def trend_term(a, b, decay, alpha: float):
+    """The trend part of the one-step forecast, to be multiplied by c = 1 - 1/theta: A (1-alpha)^(t-1) +
+    B (1 - (1-alpha)^t) / alpha, with `decay` = (1-alpha)^(t-1) (scalars or arrays)."""
+    return a * decay + b * (1 - decay * (1 - alpha)) / alpha
 
 
 def dynamic_lines(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -115,21 +122,19 @@ class ThetaCore:
         ses = lfilter([alpha], [1.0, alpha - 1.0], self.x)
         decay = (1 - alpha) ** self.i
         r = self.x - np.r_[0.0, ses[:-1]]
-        d = self.a * decay + self.b * (1 - decay * (1 - alpha)) / alpha
-        return r, decay, d
+        return r, decay, trend_term(self.a, self.b, decay, alpha)
 
     def solve(self, alpha: float) -> tuple[float, float, float]:
         """(sse, l0, c) at this alpha, l0 and c by least squares over the counted errors (c within its range)."""
         r, p, d = (v[SKIP:] for v in self.terms(alpha))
         if self.method not in OPTIMIZED:
             c = STANDARD_C
-            l0 = _ls1(r - c * d, p)
         else:
             pp, pd_, dd, pr, dr = p @ p, p @ d, d @ d, p @ r, d @ r
             det = pp * dd - pd_ * pd_
             c = (pp * dr - pd_ * pr) / det if det > 1e-12 * pp * dd else 0.0
             c = min(max(c, 0.0), MAX_C)
-            l0 = _ls1(r - c * d, p)
+        l0 = _ls1(r - c * d, p)
         e = r - l0 * p - c * d
         return float(e @ e), l0, c
 
@@ -182,14 +187,11 @@ def theta_paths(params: dict, h: int) -> np.ndarray:
     for j in range(h):
         i = n + j
         decay = (1 - alpha) ** i
-        y = level + c * (a * decay + b * (1 - decay * (1 - alpha)) / alpha) + shocks[:, j]
+        y = level + c * trend_term(a, b, decay, alpha) + shocks[:, j]
         out[:, j] = y
         level = alpha * y + (1 - alpha) * level
         if dynamic:
-            new_mean = (i * mean + y) / (i + 1)
-            b = ((i - 1) * b + 6 * (y - mean) / (i + 1)) / (i + 2)
-            a = new_mean - b * (i + 2) / 2
-            mean = new_mean
+            mean, a, b = line_step(i, y, mean, b)
     return out
 
 
