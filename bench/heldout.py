@@ -148,13 +148,19 @@ def peer_forecasts(train: pd.Series, m: int, h: int) -> dict[str, tuple]:
     return out
 
 
-def equal_mean(parts: list[tuple]) -> tuple:
-    """Equal-weight mean of several (mean, bounds, cpu) forecasts: means and bounds averaged, CPU summed."""
+def averaged(parts: list[tuple]) -> tuple[np.ndarray, dict]:
+    """Mean of several forecasts' means and, level by level, of their lower and upper bounds."""
     mean = np.mean([np.asarray(p[0]) for p in parts], axis=0)
     bounds = {
-        level: tuple(np.mean([np.asarray(p[1][level][i]) for p in parts], axis=0) for i in (0, 1)) for level in LEVELS
+        level: tuple(np.mean([np.asarray(p[1][level][i]) for p in parts], axis=0) for i in (0, 1))
+        for level in parts[0][1]
     }
-    return mean, bounds, sum(p[2] for p in parts)
+    return mean, bounds
+
+
+def equal_mean(parts: list[tuple]) -> tuple:
+    """Equal-weight mean of several (mean, bounds, cpu) forecasts: means and bounds averaged, CPU summed."""
+    return *averaged(parts), sum(p[2] for p in parts)
 
 
 FAMILY_ROWS = ("arima", "ets", "theta")

@@ -41,7 +41,7 @@ import pandas as pd
 
 from bench.accuracy import plan_for
 from bench.common import adventureworks, run_summary
-from bench.heldout import SETUP, load
+from bench.heldout import SETUP, averaged, load
 from shared.forecasting import calibration, metrics, select_model
 from shared.forecasting.backtest import (
     BACKTEST_LEVELS,
@@ -62,14 +62,14 @@ GRID = np.exp(np.linspace(math.log(0.2), math.log(5.0), 161))  # candidate scale
 
 
 def shrink(wf: WindowForecasts, prior: float) -> float:
-    """Weight of the backtest evidence: windows / (windows + prior)."""
-    return len(wf.actuals) / (len(wf.actuals) + prior)
+    """Weight of the backtest evidence (`calibration.evidence_weight`)."""
+    return calibration.evidence_weight(len(wf.actuals), prior)
 
 
 def conformal(wf: WindowForecasts, prior: float) -> dict:
-    """The engine's rule: per level, the conformal factor ** weight."""
-    w = shrink(wf, prior)
-    return {lv: calibration.conformal_factor(calibration.needed_factors(wf, lv), lv) ** w for lv in BACKTEST_LEVELS}
+    """The engine's rule (`calibration.calibrate`): per level, the conformal factor ** weight."""
+    interval = calibration.calibrate(wf, prior_windows=prior)
+    return dict(zip(BACKTEST_LEVELS, interval.get("factors", [1.0] * len(BACKTEST_LEVELS)), strict=True))
 
 
 def _steps(wf: WindowForecasts) -> np.ndarray:
@@ -113,14 +113,9 @@ def pinball_scale(wf: WindowForecasts, prior: float) -> dict:
     return dict.fromkeys(BACKTEST_LEVELS, float(GRID[np.argmin(loss)]) ** shrink(wf, prior))
 
 
-def averaged(parts: list[tuple[np.ndarray, dict]]) -> tuple[np.ndarray, dict]:
-    """The previous combination interval: mean of the members' means and, per level, of their bounds."""
-    mean = np.mean([p[0] for p in parts], axis=0)
-    return mean, {lv: tuple(np.mean([p[1][lv][i] for p in parts], axis=0) for i in (0, 1)) for lv in parts[0][1]}
-
-
 def averaged_windows(members: list[WindowForecasts]) -> WindowForecasts:
-    """The combination's backtest windows under `averaged`."""
+    """The combination's backtest windows under the previous combination interval (`heldout.averaged`: the
+    members' means and bounds averaged)."""
     out = WindowForecasts({"name": "combo"}, actuals=members[0].actuals, scales=members[0].scales)
     for i in range(len(members[0].means)):
         mean, bounds = averaged([(m.means[i], m.bounds[i]) for m in members])

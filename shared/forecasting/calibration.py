@@ -49,6 +49,11 @@ def conformal_factor(k: np.ndarray, level: float) -> float:
     return float(max(finite[rank - 1], 1e-6))
 
 
+def evidence_weight(windows: int, prior_windows: float = PRIOR_WINDOWS) -> float:
+    """How far a backtest of `windows` windows moves the intervals: windows / (windows + prior_windows)."""
+    return windows / (windows + prior_windows)
+
+
 def calibrate(wf: WindowForecasts, prior_windows: int = PRIOR_WINDOWS) -> dict:
     """Interval method for a spec from its backtest: each level scaled by a shrunk split-conformal factor.
 
@@ -63,7 +68,7 @@ def calibrate(wf: WindowForecasts, prior_windows: int = PRIOR_WINDOWS) -> dict:
     points = int(sum(len(a) for a in wf.actuals))
     if points == 0:
         return {"method": "model", "backtest_coverage": raw, "points": points}
-    weight = len(wf.actuals) / (len(wf.actuals) + prior_windows)
+    weight = evidence_weight(len(wf.actuals), prior_windows)
     factors = [
         math.exp(weight * math.log(conformal_factor(needed_factors(wf, level), level))) for level in BACKTEST_LEVELS
     ]
