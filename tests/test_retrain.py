@@ -354,7 +354,7 @@ def test_a_batch_trains_each_series_and_isolates_the_one_that_fails_and_the_one_
     curated.upload_blob(shard_of(broken), json.dumps(shard).encode(), overwrite=True)
     retrain = queue(settings.retrain_queue, settings)
     retrain.clear_messages()
-    items = [{"series": r["series"], "dataset_version": r["dataset_version"]} for r in result.retrain_requests]
+    items = _items(result)
     body = {"batch": [*items, {"series": "../bad", "dataset_version": "x"}], "reason": "new-data", "upload": "u"}
 
     outcomes = handle_message(json.dumps(body).encode(), message_id="b-1", dequeue_count=1, settings=settings)
@@ -375,7 +375,7 @@ def test_a_batch_delivered_again_is_split_into_single_requests(settings):
     result = _short_estate(settings, names)
     retrain = queue(settings.retrain_queue, settings)
     retrain.clear_messages()
-    items = [{"series": r["series"], "dataset_version": r["dataset_version"]} for r in result.retrain_requests]
+    items = _items(result)
     body = {"batch": items, "reason": "new-data"}
 
     outcomes = handle_message(json.dumps(body).encode(), message_id="b-2", dequeue_count=2, settings=settings)
@@ -389,10 +389,14 @@ def test_a_batch_delivered_again_is_split_into_single_requests(settings):
     assert [o.status for o in handle_message(json.dumps(singles[0]).encode(), settings=settings)] == ["trained"]
 
 
+def _items(result) -> list[dict]:
+    """The retrain requests of every series an upload changed, as batch items."""
+    return [{"series": r["series"], "dataset_version": r["dataset_version"]} for r in result.retrain_requests]
+
+
 def _batch(result, **common) -> bytes:
     """One retrain message for every series an upload changed, as the upload's Batcher sends them."""
-    items = [{"series": r["series"], "dataset_version": r["dataset_version"]} for r in result.retrain_requests]
-    return json.dumps({"batch": items, "reason": "new-data", **common}).encode()
+    return json.dumps({"batch": _items(result), "reason": "new-data", **common}).encode()
 
 
 def _kinds(sent) -> str:
