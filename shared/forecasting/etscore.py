@@ -3,8 +3,8 @@
 Stage 1 keeps the initial states at the classical heuristic (first seasons) and fits only the smoothing
 parameters; stage 2 fits smoothing parameters and initial states jointly, starting from stage 1. The
 concentrated likelihood is written as a sum of squares (multiplicative errors scaled by the geometric mean
-of the one-step forecasts), so a bounded Gauss-Newton solver (`least_squares`, trust-region reflective)
-needs few iterations. The statsmodels `ETSModel.fit` path does the same joint fit with L-BFGS-B but costs
+of the one-step forecasts), so a bounded Levenberg-Marquardt solver (`optim.minimize_squares`) needs few
+iterations. The statsmodels `ETSModel.fit` path does the same joint fit with L-BFGS-B but costs
 about 1 s per seasonal monthly fit on this machine, too slow for selection in batches.
 """
 
