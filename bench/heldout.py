@@ -23,7 +23,7 @@ This script needs two packages that are not dependencies of ForecastOps: `rdatas
 for the comparison, `statsforecast` (skipped if missing); `bench/requirements.txt` pins them with the
 app's numerical stack for a separate virtualenv (bench/README.md has the commands).
 
-Usage: python -m bench.heldout [--limit N] [--study --half 0]
+Usage: python -m bench.heldout [--limit N] [--study --half 0] [--no-peers]
 """
 
 from __future__ import annotations
@@ -263,8 +263,8 @@ def summary_table(label: str, n: int, h: int, m: int, rows: dict, chosen: dict) 
     print(f"{'model':44s} {'MASE':>6s} {'ratio':>6s} {'cov95':>6s} {'SPL':>6s} {'CPU s':>7s}")
     for name, values in rows.items():
         mean = np.array(values).mean(axis=0)
-        ratio = mean[0] / best if np.isfinite(best) else float("nan")
-        print(f"{name:44s} {mean[0]:6.3f} {ratio:6.3f} {mean[1]:6.3f} {mean[2]:6.3f} {mean[3]:7.3f}")
+        ratio = f"{mean[0] / best:6.3f}" if np.isfinite(best) else f"{'-':>6s}"  # no peer row: no ratio
+        print(f"{name:44s} {mean[0]:6.3f} {ratio} {mean[1]:6.3f} {mean[2]:6.3f} {mean[3]:7.3f}")
 
 
 def main() -> None:
@@ -272,6 +272,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="at most this many series per frequency")
     parser.add_argument("--study", action="store_true", help="score combination rules instead of the peers")
     parser.add_argument("--half", type=int, choices=(0, 1), default=None, help="only even (0) or odd (1) positions")
+    parser.add_argument("--no-peers", action="store_true", help="the engine's rows only (no statsforecast)")
     args = parser.parse_args()
     data = {**load(), **load_added()}
     start, cpu_start = time.perf_counter(), time.process_time()
@@ -295,6 +296,8 @@ def main() -> None:
             if args.study:
                 for name, (mean, bounds) in {**combination_rules(sel, h), **calibration_rules(sel, h)}.items():
                     record(rows, name, actual, mean, bounds, scale, 0.0)
+                continue
+            if args.no_peers:
                 continue
             peers = peer_forecasts(train, m, h)
             for name, (mean, bounds, spent) in peers.items():
