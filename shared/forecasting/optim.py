@@ -64,6 +64,8 @@ class _Box:
     def __init__(self, lower: np.ndarray, upper: np.ndarray) -> None:
         if (upper <= lower).any():
             raise ValueError("each lower bound must be below its upper bound")
+        if (np.isfinite(lower) != np.isfinite(upper)).any():
+            raise ValueError("a coordinate must be bounded on both sides or on neither")
         self.finite = np.isfinite(lower) & np.isfinite(upper)
         self.lower = np.where(self.finite, lower, 0.0)
         self.span = np.where(self.finite, upper - lower, 1.0)
@@ -97,7 +99,9 @@ def minimize_squares(
     tol: float = 1e-6,
     max_nfev: int | None = None,
 ) -> np.ndarray:
-    """Minimize sum(fun(x)^2) by Levenberg-Marquardt, within `bounds` (lower, upper; +-inf for none) if given.
+    """Minimize sum(fun(x)^2) by Levenberg-Marquardt, within `bounds` (lower, upper) if given.
+
+    Each coordinate of `bounds` is bounded on both sides or on neither (-inf, inf).
 
     `tol` is the relative change of the sum of squares and of the parameters at which a fit stops;
     `max_nfev` caps the residual evaluations outside the Jacobian (default 100 per parameter).

@@ -71,6 +71,8 @@ def test_a_start_where_the_residuals_are_not_finite_is_refused():
         optim.minimize_squares(lambda x: np.array([np.inf, x[0]]), np.array([0.5]), bounds=([0.0], [1.0]))
 
 
-def test_inverted_bounds_are_refused():
+def test_inverted_or_one_sided_bounds_are_refused():
     with pytest.raises(ValueError, match="below its upper bound"):
         optim.minimize_squares(decay, np.ones(3), bounds=(np.ones(3), np.zeros(3)))
+    with pytest.raises(ValueError, match="both sides or on neither"):
+        optim.minimize_squares(decay, np.ones(3), bounds=(np.zeros(3), np.array([5.0, 5.0, np.inf])))
