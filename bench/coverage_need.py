@@ -27,15 +27,8 @@ import numpy as np
 from bench.common import machine
 from bench.heldout import ADDED, SETUP, load, load_added
 from shared.forecasting import select_model
+from shared.forecasting.backtest import WindowForecasts
 from shared.forecasting.calibration import apply, needed_factors
-
-
-def needed(actual: np.ndarray, mean: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    """Per point, the factor by which the band's half-width on the actual's side must grow to contain it."""
-    half = np.where(actual >= mean, upper - mean, mean - lower)
-    gap = np.abs(actual - mean)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(half > 0, gap / half, np.where(gap > 0, np.inf, 0.0))
 
 
 def one_set(series: list, h: int) -> dict:
@@ -44,7 +37,13 @@ def one_set(series: list, h: int) -> dict:
         train, actual = y.iloc[:-h], y.to_numpy()[-h:]
         selection = select_model(train, horizon=h)
         frame = selection.model.predict(h, (95,))
-        held.append(needed(actual, *(frame[c].to_numpy() for c in ("mean", "lower_95", "upper_95"))))
+        period = WindowForecasts(  # the held-out period as one window, scored as the backtest windows are
+            selection.spec,
+            [frame["mean"].to_numpy()],
+            [{95.0: (frame["lower_95"].to_numpy(), frame["upper_95"].to_numpy())}],
+            [actual],
+        )
+        held.append(needed_factors(period, 95.0))
         windows = selection.windows.get(selection.spec["name"])
         if windows is not None:  # a cold start has no backtest
             backtest.append(needed_factors(apply(windows, selection.model.spec.get("interval", {})), 95.0))
